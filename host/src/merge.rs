@@ -1,0 +1,154 @@
+//! Every plugin's families of one scrape, merged into one sorted set.
+//!
+//! Plugins are merged in name order, so the result does not depend on which
+//! finished first. A family returned by several plugins is merged when its
+//! type, help and unit agree and no series repeats; otherwise the later
+//! plugin is marked down with reason `conflict` and none of its output is
+//! served. A family that would write a sample name owned by another family
+//! (a gauge `x_count` beside a histogram `x`, or a host series) conflicts
+//! the same way.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use crate::collect::{Failure, FailureReason, Outcome};
+use crate::model::{Label, MetricFamily};
+use crate::validate::{sample_names, show_labels};
+
+/// Who writes a sample name.
+#[derive(Clone, Copy)]
+enum Owner {
+    Host,
+    Plugin(usize),
+}
+
+struct Slot {
+    family: MetricFamily,
+    plugins: Vec<usize>,
+    /// Canonical label sets of the family's series; built only once a
+    /// second plugin returns the family.
+    keys: Option<HashSet<String>>,
+}
+
+fn series_key(labels: &[Label]) -> String {
+    let mut sorted: Vec<&Label> = labels.iter().collect();
+    sorted.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut key = String::new();
+    for l in sorted {
+        key.push_str(&l.name);
+        key.push('\u{0}');
+        key.push_str(&l.value);
+        key.push('\u{0}');
+    }
+    key
+}
+
+/// Merges the families of every successful outcome (which must be sorted
+/// by plugin name) and returns them sorted by name. `host_samples` are the
+/// sample names the host writes itself. The families are moved out of the
+/// outcomes; an outcome that conflicts becomes a failure.
+pub fn merge(outcomes: &mut [Outcome], host_samples: &[&str]) -> Vec<MetricFamily> {
+    let mut slots: BTreeMap<String, Slot> = BTreeMap::new();
+    let mut samples: HashMap<String, Owner> = host_samples
+        .iter()
+        .map(|s| ((*s).to_owned(), Owner::Host))
+        .collect();
+    for i in 0..outcomes.len() {
+        let Ok(families) = &outcomes[i].result else {
+            continue;
+        };
+        if let Some(problem) = find_conflict(families, &mut slots, &samples, outcomes) {
+            outcomes[i].result = Err(Failure::new(FailureReason::Conflict, problem));
+            continue;
+        }
+        let families = match &mut outcomes[i].result {
+            Ok(families) => std::mem::take(families),
+            Err(_) => unreachable!("checked above"),
+        };
+        for family in families {
+            match slots.get_mut(&family.name) {
+                Some(slot) => {
+                    if let Some(keys) = &mut slot.keys {
+                        keys.extend(family.metrics.iter().map(|m| series_key(&m.labels)));
+                    }
+                    slot.family.metrics.extend(family.metrics);
+                    slot.plugins.push(i);
+                }
+                None => {
+                    for name in sample_names(&family) {
+                        samples.insert(name, Owner::Plugin(i));
+                    }
+                    slots.insert(
+                        family.name.clone(),
+                        Slot {
+                            family,
+                            plugins: vec![i],
+                            keys: None,
+                        },
+                    );
+                }
+            }
+        }
+    }
+    slots.into_values().map(|s| s.family).collect()
+}
+
+fn find_conflict(
+    families: &[MetricFamily],
+    slots: &mut BTreeMap<String, Slot>,
+    samples: &HashMap<String, Owner>,
+    outcomes: &[Outcome],
+) -> Option<String> {
+    let name_of = |owner: Owner| match owner {
+        Owner::Host => "the host's own series".to_owned(),
+        Owner::Plugin(i) => format!("plugin {:?}", outcomes[i].plugin),
+    };
+    for family in families {
+        if let Some(slot) = slots.get_mut(&family.name) {
+            let first = name_of(Owner::Plugin(slot.plugins[0]));
+            let theirs = &slot.family;
+            if theirs.type_ != family.type_ {
+                return Some(format!(
+                    "family {:?} is a {} here but a {} in {first}",
+                    family.name,
+                    family.type_.as_str(),
+                    theirs.type_.as_str()
+                ));
+            }
+            if theirs.help != family.help || theirs.unit != family.unit {
+                return Some(format!(
+                    "family {:?} has a different help or unit in {first}",
+                    family.name
+                ));
+            }
+            let keys = slot.keys.get_or_insert_with(|| {
+                theirs
+                    .metrics
+                    .iter()
+                    .map(|m| series_key(&m.labels))
+                    .collect()
+            });
+            if let Some(m) = family
+                .metrics
+                .iter()
+                .find(|m| keys.contains(&series_key(&m.labels)))
+            {
+                return Some(format!(
+                    "series {}{} is also returned by {first}",
+                    family.name,
+                    show_labels(&m.labels)
+                ));
+            }
+        } else {
+            for name in sample_names(family) {
+                if let Some(&owner) = samples.get(&name) {
+                    return Some(format!(
+                        "family {:?} writes samples named {name:?}, as does {}",
+                        family.name,
+                        name_of(owner)
+                    ));
+                }
+            }
+        }
+    }
+    None
+}

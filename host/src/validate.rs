@@ -1,0 +1,334 @@
+//! The rules a plugin's output must follow before any of it is served.
+//!
+//! [`validate`] checks one plugin's families for one scrape and normalises
+//! them in place (counter and info names lose their `_total`/`_info`
+//! suffix, which the encoders add back per format; empty families are
+//! dropped). The first broken rule fails the whole plugin for that scrape
+//! with a message naming the family and the series: half a plugin's output
+//! is worse than none, because Prometheus would then see series vanish.
+
+use std::collections::hash_map::DefaultHasher;
+use std::collections::{HashMap, HashSet};
+use std::hash::{Hash, Hasher};
+
+use crate::collect::{Failure, FailureReason};
+use crate::limits::PluginLimits;
+use crate::model::{Label, Metric, MetricFamily, MetricType, Value};
+
+/// The prefix of the host's own series, which plugins may not use.
+pub const RESERVED_PREFIX: &str = "wasm_exporter_";
+
+/// Size of one plugin's validated output.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OutputStats {
+    /// Samples (exposition lines).
+    pub series: u64,
+    /// Estimated exposition bytes.
+    pub bytes: u64,
+}
+
+/// Whether `s` is a valid metric name: `[a-zA-Z_:][a-zA-Z0-9_:]*`.
+pub fn is_metric_name(s: &str) -> bool {
+    let mut bytes = s.bytes();
+    matches!(bytes.next(), Some(b'a'..=b'z' | b'A'..=b'Z' | b'_' | b':'))
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b':')
+}
+
+/// Whether `s` is a valid label name: `[a-zA-Z_][a-zA-Z0-9_]*`.
+pub fn is_label_name(s: &str) -> bool {
+    let mut bytes = s.bytes();
+    matches!(bytes.next(), Some(b'a'..=b'z' | b'A'..=b'Z' | b'_'))
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// The sample names a (normalised) family produces in either format, so
+/// two families that would write the same sample name can be caught.
+pub fn sample_names(family: &MetricFamily) -> Vec<String> {
+    let n = &family.name;
+    let with = |suffixes: &[&str]| suffixes.iter().map(|s| format!("{n}{s}")).collect();
+    match family.type_ {
+        MetricType::Counter => with(&["_total", "_created"]),
+        MetricType::Gauge | MetricType::Unknown | MetricType::StateSet => with(&[""]),
+        MetricType::Histogram => with(&["_bucket", "_count", "_sum", "_created"]),
+        MetricType::Summary => with(&["", "_count", "_sum", "_created"]),
+        MetricType::Info => with(&["_info"]),
+    }
+}
+
+/// Samples one series writes.
+pub fn samples_of(value: &Value) -> u64 {
+    match value {
+        Value::Counter(_) | Value::Gauge(_) | Value::Unknown(_) | Value::Info => 1,
+        Value::Histogram(h) => h.buckets.len() as u64 + 2,
+        Value::Summary(s) => s.quantiles.len() as u64 + 2,
+        Value::StateSet(states) => states.len() as u64,
+    }
+}
+
+fn labels_bytes(labels: &[Label]) -> u64 {
+    labels
+        .iter()
+        .map(|l| (l.name.len() + l.value.len() + 4) as u64)
+        .sum()
+}
+
+/// Counts samples and estimated bytes without checking anything, so an
+/// oversized result is reported as `too_large` before it is inspected.
+pub fn measure(families: &[MetricFamily]) -> OutputStats {
+    let mut stats = OutputStats::default();
+    for f in families {
+        stats.bytes += (2 * f.name.len() + f.help.len() + 32) as u64;
+        for m in &f.metrics {
+            let samples = samples_of(&m.value);
+            stats.series += samples;
+            stats.bytes += samples * (f.name.len() as u64 + 40 + labels_bytes(&m.labels));
+        }
+    }
+    stats
+}
+
+/// Checks and normalises one plugin's output. On failure, returns why and
+/// the number of samples it returned.
+pub fn validate(
+    families: &mut Vec<MetricFamily>,
+    limits: &PluginLimits,
+) -> Result<OutputStats, (Failure, u64)> {
+    let stats = measure(families);
+    if stats.series > limits.max_series {
+        let msg = format!(
+            "returned {} series, over the limit of {}",
+            stats.series, limits.max_series
+        );
+        return Err((Failure::new(FailureReason::TooLarge, msg), stats.series));
+    }
+    if stats.bytes > limits.max_bytes {
+        let msg = format!(
+            "returned about {} bytes of exposition, over the limit of {}",
+            stats.bytes, limits.max_bytes
+        );
+        return Err((Failure::new(FailureReason::TooLarge, msg), stats.series));
+    }
+    families.retain(|f| !f.metrics.is_empty());
+    let mut samples: HashSet<String> = HashSet::new();
+    for family in families.iter_mut() {
+        let invalid = |msg: String| {
+            (
+                Failure::new(FailureReason::InvalidOutput, msg),
+                stats.series,
+            )
+        };
+        normalise_and_check_family(family).map_err(|m| invalid(m))?;
+        for name in sample_names(family) {
+            if !samples.insert(name.clone()) {
+                return Err(invalid(format!(
+                    "family {:?}: sample name {name:?} is also written by another family",
+                    family.name
+                )));
+            }
+        }
+        check_series(family).map_err(|m| invalid(format!("family {:?}: {m}", family.name)))?;
+    }
+    Ok(stats)
+}
+
+fn normalise_and_check_family(family: &mut MetricFamily) -> Result<(), String> {
+    let original = family.name.clone();
+    if !is_metric_name(&family.name) {
+        return Err(format!("family {original:?}: invalid metric name"));
+    }
+    if family.name.starts_with("__") {
+        return Err(format!(
+            "family {original:?}: names starting with __ are reserved"
+        ));
+    }
+    if family.name.starts_with(RESERVED_PREFIX) {
+        return Err(format!(
+            "family {original:?}: the prefix {RESERVED_PREFIX} is reserved for the host's own series"
+        ));
+    }
+    let suffix = match family.type_ {
+        MetricType::Counter => Some("_total"),
+        MetricType::Info => Some("_info"),
+        _ => None,
+    };
+    if let Some(suffix) = suffix
+        && let Some(base) = family.name.strip_suffix(suffix)
+    {
+        if base.is_empty() {
+            return Err(format!("family {original:?}: empty name before {suffix}"));
+        }
+        family.name.truncate(base.len());
+    }
+    if family.unit.as_deref() == Some("") {
+        family.unit = None;
+    }
+    if let Some(unit) = &family.unit {
+        if matches!(family.type_, MetricType::Info | MetricType::StateSet) {
+            return Err(format!(
+                "family {original:?}: {} families cannot have a unit",
+                family.type_.as_str()
+            ));
+        }
+        if !unit
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b':')
+        {
+            return Err(format!("family {original:?}: invalid unit {unit:?}"));
+        }
+        if !family.name.ends_with(&format!("_{unit}")) {
+            return Err(format!(
+                "family {original:?}: a family with unit {unit:?} must be named ..._{unit}"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A hash of a label set that does not depend on label order.
+fn label_set_hash(labels: &[Label]) -> u64 {
+    labels.iter().fold(0u64, |acc, l| {
+        let mut h = DefaultHasher::new();
+        l.name.hash(&mut h);
+        l.value.hash(&mut h);
+        acc.wrapping_add(h.finish())
+    })
+}
+
+fn same_label_set(a: &[Label], b: &[Label]) -> bool {
+    a.len() == b.len() && a.iter().all(|l| b.contains(l))
+}
+
+/// Renders a label set for an error message, shortened.
+pub fn show_labels(labels: &[Label]) -> String {
+    let mut s = String::from("{");
+    for (i, l) in labels.iter().enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        s.push_str(&format!("{}={:?}", l.name, l.value));
+        if s.len() > 200 {
+            s.push_str(",…");
+            break;
+        }
+    }
+    s.push('}');
+    s
+}
+
+fn check_series(family: &MetricFamily) -> Result<(), String> {
+    let reserved_label = match family.type_ {
+        MetricType::Histogram => Some("le"),
+        MetricType::Summary => Some("quantile"),
+        MetricType::StateSet => Some(family.name.as_str()),
+        _ => None,
+    };
+    let mut seen: HashMap<u64, usize> = HashMap::with_capacity(family.metrics.len());
+    let mut collided: Vec<usize> = Vec::new();
+    for (i, Metric { labels, value }) in family.metrics.iter().enumerate() {
+        if value.metric_type() != family.type_ {
+            return Err(format!(
+                "series {} has a {} value in a {} family",
+                show_labels(labels),
+                value.metric_type().as_str(),
+                family.type_.as_str()
+            ));
+        }
+        for (j, label) in labels.iter().enumerate() {
+            if !is_label_name(&label.name) {
+                return Err(format!("invalid label name {:?}", label.name));
+            }
+            if label.name.starts_with("__") {
+                return Err(format!(
+                    "label name {:?}: names starting with __ are reserved",
+                    label.name
+                ));
+            }
+            if Some(label.name.as_str()) == reserved_label {
+                return Err(format!(
+                    "label name {:?} is reserved in a {} family",
+                    label.name,
+                    family.type_.as_str()
+                ));
+            }
+            if labels[..j].iter().any(|l| l.name == label.name) {
+                return Err(format!(
+                    "series {} has the label {:?} twice",
+                    show_labels(labels),
+                    label.name
+                ));
+            }
+        }
+        check_value(value).map_err(|m| format!("series {}: {m}", show_labels(labels)))?;
+        let hash = label_set_hash(labels);
+        if let Some(&other) = seen.get(&hash) {
+            let duplicate = same_label_set(&family.metrics[other].labels, labels)
+                || collided
+                    .iter()
+                    .any(|&k| same_label_set(&family.metrics[k].labels, labels));
+            if duplicate {
+                return Err(format!("duplicate series {}", show_labels(labels)));
+            }
+            collided.push(i);
+        } else {
+            seen.insert(hash, i);
+        }
+    }
+    Ok(())
+}
+
+fn check_value(value: &Value) -> Result<(), String> {
+    match value {
+        Value::Counter(v) if v.is_nan() || *v < 0.0 => {
+            Err(format!("counter value {v} is negative or NaN"))
+        }
+        Value::Histogram(h) => {
+            let Some(last) = h.buckets.last() else {
+                return Err("histogram has no buckets (the +Inf bucket is required)".into());
+            };
+            if last.upper_bound != f64::INFINITY {
+                return Err("histogram's last bucket must have the upper bound +Inf".into());
+            }
+            for pair in h.buckets.windows(2) {
+                if pair[0].upper_bound.is_nan() || pair[0].upper_bound >= pair[1].upper_bound {
+                    return Err("histogram bucket bounds must be strictly increasing".into());
+                }
+                if pair[0].count > pair[1].count {
+                    return Err("histogram bucket counts must be cumulative".into());
+                }
+            }
+            if h.count != last.count {
+                return Err(format!(
+                    "histogram count {} differs from the +Inf bucket's {}",
+                    h.count, last.count
+                ));
+            }
+            Ok(())
+        }
+        Value::Summary(s) => {
+            for (i, q) in s.quantiles.iter().enumerate() {
+                if !(0.0..=1.0).contains(&q.quantile) {
+                    return Err(format!("quantile {} is outside [0, 1]", q.quantile));
+                }
+                if s.quantiles[..i].iter().any(|p| p.quantile == q.quantile) {
+                    return Err(format!("quantile {} appears twice", q.quantile));
+                }
+            }
+            Ok(())
+        }
+        Value::StateSet(states) => {
+            if states.is_empty() {
+                return Err("a state set needs at least one state".into());
+            }
+            for (i, s) in states.iter().enumerate() {
+                if s.name.is_empty() {
+                    return Err("state names cannot be empty".into());
+                }
+                if states[..i].iter().any(|p| p.name == s.name) {
+                    return Err(format!("state {:?} appears twice", s.name));
+                }
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
