@@ -220,12 +220,15 @@ pub async fn collect(
     let called = tokio::time::timeout(time_allowed + TIMEOUT_GRACE, call).await;
     let fuel_consumed = limits.fuel - store.get_fuel().unwrap_or(0);
     let sandbox = store.data();
-    sandbox.flush_output();
+    let last_stderr = sandbox.flush_output();
     let memory_peak_bytes = sandbox.memory.peak_bytes as u64;
     let mut series = 0;
     let result = match called {
         Err(_) => Err(timeout_failure(time_allowed)),
-        Ok(Err(e)) => Err(classify(&e, sandbox, instantiated, time_allowed)),
+        Ok(Err(e)) => Err(with_stderr(
+            classify(&e, sandbox, instantiated, time_allowed),
+            last_stderr,
+        )),
         Ok(Ok(Err(message))) => Err(Failure::new(FailureReason::Error, message)),
         Ok(Ok(Ok(mut families))) => match validate::validate(&mut families, limits) {
             Ok(OutputStats { series: n, .. }) => {
@@ -273,12 +276,29 @@ pub async fn describe(
             .await
     };
     let called = tokio::time::timeout(time_allowed + TIMEOUT_GRACE, call).await;
-    store.data().flush_output();
+    let last_stderr = store.data().flush_output();
     match called {
         Err(_) => Err(timeout_failure(time_allowed)),
-        Ok(Err(e)) => Err(classify(&e, store.data(), instantiated, time_allowed)),
+        Ok(Err(e)) => Err(with_stderr(
+            classify(&e, store.data(), instantiated, time_allowed),
+            last_stderr,
+        )),
         Ok(Ok(descriptors)) => Ok(descriptors),
     }
+}
+
+/// Adds the plugin's last stderr line to a trap (where a Rust panic
+/// message lands), so the operator sees why it trapped.
+fn with_stderr(mut failure: Failure, last_stderr: Option<String>) -> Failure {
+    if failure.reason == FailureReason::Trap
+        && let Some(line) = last_stderr
+    {
+        failure = Failure::new(
+            FailureReason::Trap,
+            format!("{} (stderr: {line})", failure.message),
+        );
+    }
+    failure
 }
 
 fn timeout_failure(time_allowed: Duration) -> Failure {

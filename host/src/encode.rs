@@ -377,3 +377,234 @@ impl Iterator for Exposition {
         Some(Bytes::from(chunk))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Bucket, Histogram, Quantile, State, Summary};
+
+    fn l(pairs: &[(&str, &str)]) -> Vec<Label> {
+        pairs.iter().map(|(k, v)| Label::new(*k, *v)).collect()
+    }
+
+    /// One family of every type, with escaping and special floats.
+    fn every_type() -> Vec<MetricFamily> {
+        let mut counter = MetricFamily::new("jobs", "Jobs done.", MetricType::Counter);
+        counter.push(l(&[("queue", "a\\b\"c\nd")]), Value::Counter(3.5));
+        let mut gauge = MetricFamily::new(
+            "temp_celsius",
+            "Temp \\ with\nnewline \"q\".",
+            MetricType::Gauge,
+        );
+        gauge.unit = Some("celsius".into());
+        gauge.push(l(&[("k", "nan")]), Value::Gauge(f64::NAN));
+        gauge.push(l(&[("k", "inf")]), Value::Gauge(f64::INFINITY));
+        gauge.push(l(&[("k", "ninf")]), Value::Gauge(f64::NEG_INFINITY));
+        gauge.push(l(&[("k", "negzero")]), Value::Gauge(-0.0));
+        gauge.push(l(&[("k", "big")]), Value::Gauge(1.5e300));
+        gauge.push(l(&[("k", "small")]), Value::Gauge(2.5e-7));
+        gauge.push(Vec::new(), Value::Gauge(-42.0));
+        let mut unknown = MetricFamily::new("mystery", "", MetricType::Unknown);
+        unknown.push(Vec::new(), Value::Unknown(0.25));
+        let mut hist = MetricFamily::new("latency_seconds", "Latency.", MetricType::Histogram);
+        hist.push(
+            l(&[("path", "/")]),
+            Value::Histogram(Histogram {
+                buckets: vec![
+                    Bucket {
+                        upper_bound: 0.1,
+                        count: 1,
+                    },
+                    Bucket {
+                        upper_bound: 1.0,
+                        count: 3,
+                    },
+                    Bucket {
+                        upper_bound: f64::INFINITY,
+                        count: 4,
+                    },
+                ],
+                sum: 2.5,
+                count: 4,
+            }),
+        );
+        let mut summary = MetricFamily::new("rpc_seconds", "RPC.", MetricType::Summary);
+        summary.push(
+            Vec::new(),
+            Value::Summary(Summary {
+                quantiles: vec![
+                    Quantile {
+                        quantile: 0.5,
+                        value: 0.2,
+                    },
+                    Quantile {
+                        quantile: 0.99,
+                        value: 1.0,
+                    },
+                ],
+                sum: 10.0,
+                count: 30,
+            }),
+        );
+        let mut info = MetricFamily::new("build", "Build.", MetricType::Info);
+        info.push(l(&[("version", "1.2")]), Value::Info);
+        let mut states = MetricFamily::new("door", "Door state.", MetricType::StateSet);
+        states.push(
+            l(&[("room", "hall")]),
+            Value::StateSet(vec![
+                State {
+                    name: "open".into(),
+                    enabled: false,
+                },
+                State {
+                    name: "closed".into(),
+                    enabled: true,
+                },
+            ]),
+        );
+        vec![counter, gauge, unknown, hist, summary, info, states]
+    }
+
+    #[test]
+    fn text_format_golden() {
+        let out = String::from_utf8(encode(&every_type(), Format::Text)).unwrap();
+        assert_eq!(
+            out,
+            r#"# HELP jobs_total Jobs done.
+# TYPE jobs_total counter
+jobs_total{queue="a\\b\"c\nd"} 3.5
+# HELP temp_celsius Temp \\ with\nnewline "q".
+# TYPE temp_celsius gauge
+temp_celsius{k="nan"} NaN
+temp_celsius{k="inf"} +Inf
+temp_celsius{k="ninf"} -Inf
+temp_celsius{k="negzero"} -0
+temp_celsius{k="big"} 1.5e300
+temp_celsius{k="small"} 2.5e-7
+temp_celsius -42
+# HELP mystery 
+# TYPE mystery untyped
+mystery 0.25
+# HELP latency_seconds Latency.
+# TYPE latency_seconds histogram
+latency_seconds_bucket{path="/",le="0.1"} 1
+latency_seconds_bucket{path="/",le="1"} 3
+latency_seconds_bucket{path="/",le="+Inf"} 4
+latency_seconds_sum{path="/"} 2.5
+latency_seconds_count{path="/"} 4
+# HELP rpc_seconds RPC.
+# TYPE rpc_seconds summary
+rpc_seconds{quantile="0.5"} 0.2
+rpc_seconds{quantile="0.99"} 1
+rpc_seconds_sum 10
+rpc_seconds_count 30
+# HELP build_info Build.
+# TYPE build_info gauge
+build_info{version="1.2"} 1
+# HELP door Door state.
+# TYPE door gauge
+door{room="hall",door="open"} 0
+door{room="hall",door="closed"} 1
+"#
+        );
+    }
+
+    #[test]
+    fn openmetrics_golden() {
+        let out = String::from_utf8(encode(&every_type(), Format::OpenMetrics)).unwrap();
+        assert_eq!(
+            out,
+            r#"# TYPE jobs counter
+# HELP jobs Jobs done.
+jobs_total{queue="a\\b\"c\nd"} 3.5
+# TYPE temp_celsius gauge
+# UNIT temp_celsius celsius
+# HELP temp_celsius Temp \\ with\nnewline \"q\".
+temp_celsius{k="nan"} NaN
+temp_celsius{k="inf"} +Inf
+temp_celsius{k="ninf"} -Inf
+temp_celsius{k="negzero"} -0
+temp_celsius{k="big"} 1.5e300
+temp_celsius{k="small"} 2.5e-7
+temp_celsius -42
+# TYPE mystery unknown
+mystery 0.25
+# TYPE latency_seconds histogram
+# HELP latency_seconds Latency.
+latency_seconds_bucket{path="/",le="0.1"} 1
+latency_seconds_bucket{path="/",le="1"} 3
+latency_seconds_bucket{path="/",le="+Inf"} 4
+latency_seconds_sum{path="/"} 2.5
+latency_seconds_count{path="/"} 4
+# TYPE rpc_seconds summary
+# HELP rpc_seconds RPC.
+rpc_seconds{quantile="0.5"} 0.2
+rpc_seconds{quantile="0.99"} 1
+rpc_seconds_sum 10
+rpc_seconds_count 30
+# TYPE build info
+# HELP build Build.
+build_info{version="1.2"} 1
+# TYPE door stateset
+# HELP door Door state.
+door{room="hall",door="open"} 0
+door{room="hall",door="closed"} 1
+# EOF
+"#
+        );
+    }
+
+    #[test]
+    fn negotiation_follows_q_values() {
+        let prometheus_2 = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+        assert_eq!(
+            Format::negotiate(Some(prometheus_2)),
+            (Format::OpenMetrics, OPENMETRICS_CONTENT_TYPE)
+        );
+        assert_eq!(
+            Format::negotiate(Some("application/openmetrics-text;version=0.0.1")),
+            (Format::OpenMetrics, OPENMETRICS_0_0_1_CONTENT_TYPE)
+        );
+        assert_eq!(
+            Format::negotiate(Some(
+                "text/plain;version=0.0.4;q=0.9,application/openmetrics-text;q=0.5"
+            )),
+            (Format::Text, TEXT_CONTENT_TYPE)
+        );
+        assert_eq!(Format::negotiate(None), (Format::Text, TEXT_CONTENT_TYPE));
+        assert_eq!(
+            Format::negotiate(Some(
+                "application/openmetrics-text;version=9.9.9, application/json"
+            )),
+            (Format::Text, TEXT_CONTENT_TYPE)
+        );
+    }
+
+    #[test]
+    fn streamed_chunks_equal_the_whole_and_gzip_round_trips() {
+        let mut families = Vec::new();
+        for i in 0..50 {
+            let mut f = MetricFamily::new(format!("g{i:02}"), "help", MetricType::Gauge);
+            for j in 0..500 {
+                f.push(l(&[("j", &j.to_string())]), Value::Gauge(j as f64));
+            }
+            families.push(f);
+        }
+        let whole = encode(&families, Format::OpenMetrics);
+        let chunks: Vec<Bytes> =
+            Exposition::new(families.clone(), Format::OpenMetrics, false).collect();
+        assert!(chunks.len() > 3, "a large page is cut into chunks");
+        assert_eq!(chunks.concat(), whole);
+        let zipped: Vec<u8> = Exposition::new(families, Format::OpenMetrics, true)
+            .flat_map(|b| b.to_vec())
+            .collect();
+        let mut unzipped = Vec::new();
+        std::io::Read::read_to_end(
+            &mut flate2::read::GzDecoder::new(&zipped[..]),
+            &mut unzipped,
+        )
+        .unwrap();
+        assert_eq!(unzipped, whole);
+        assert!(zipped.len() < whole.len() / 3);
+    }
+}

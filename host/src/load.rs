@@ -207,18 +207,11 @@ fn check_exports(
     ))
 }
 
-/// The innermost message of an error chain, on one line.
+/// The innermost message of an error chain, on one line (wasm backtraces
+/// and outer context dropped).
 pub fn root_message(e: &wasmtime::Error) -> String {
-    let mut msg = e.root_cause().to_string();
-    if let Some(first) = msg.lines().next() {
-        msg = first.to_owned();
-    }
-    let outer = e.to_string();
-    if outer != msg && !outer.contains(&msg) {
-        format!("{outer}: {msg}")
-    } else {
-        outer.lines().next().unwrap_or_default().to_owned()
-    }
+    let root = e.root_cause().to_string();
+    root.lines().next().unwrap_or_default().trim().to_owned()
 }
 
 /// Loads every `*.wasm` file of `dir` (sorted by name) as a plugin with the

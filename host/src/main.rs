@@ -102,10 +102,16 @@ impl LimitArgs {
 #[derive(Args, Debug)]
 struct LogArgs {
     /// Only log messages with the given severity or above (debug, info, warn, error).
-    #[arg(long = "log.level", default_value = "info", global = true)]
+    #[arg(
+        id = "log.level",
+        long = "log.level",
+        default_value = "info",
+        global = true
+    )]
     level: String,
     /// Output format of log messages.
     #[arg(
+        id = "log.format",
         long = "log.format",
         value_enum,
         default_value = "logfmt",

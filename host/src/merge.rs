@@ -152,3 +152,84 @@ fn find_conflict(
     }
     None
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{MetricType, Value};
+    use std::time::Duration;
+
+    fn outcome(plugin: &str, families: Vec<MetricFamily>) -> Outcome {
+        Outcome {
+            plugin: plugin.into(),
+            result: Ok(families),
+            duration: Duration::ZERO,
+            fuel_consumed: 0,
+            memory_peak_bytes: 0,
+            series: 0,
+        }
+    }
+
+    fn gauge(name: &str, help: &str, label: &str) -> MetricFamily {
+        let mut f = MetricFamily::new(name, help, MetricType::Gauge);
+        f.push(vec![Label::new("k", label)], Value::Gauge(1.0));
+        f
+    }
+
+    #[test]
+    fn families_are_sorted_and_shared_families_merged() {
+        let mut outcomes = vec![
+            outcome(
+                "a",
+                vec![gauge("zeta", "z", "1"), gauge("shared", "s", "a")],
+            ),
+            outcome(
+                "b",
+                vec![gauge("alpha", "x", "1"), gauge("shared", "s", "b")],
+            ),
+        ];
+        let merged = merge(&mut outcomes, &[]);
+        let names: Vec<&str> = merged.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["alpha", "shared", "zeta"]);
+        assert_eq!(merged[1].metrics.len(), 2);
+        assert!(outcomes.iter().all(|o| o.result.is_ok()));
+    }
+
+    #[test]
+    fn conflicting_plugin_is_dropped_whole_and_named() {
+        let mut outcomes = vec![
+            outcome("a", vec![gauge("shared", "s", "1")]),
+            outcome(
+                "b",
+                vec![gauge("own", "o", "1"), gauge("shared", "other help", "2")],
+            ),
+            outcome("c", vec![gauge("shared", "s", "1")]),
+        ];
+        let merged = merge(&mut outcomes, &[]);
+        assert_eq!(merged.len(), 1, "nothing of b or c is served");
+        let b = outcomes[1].result.as_ref().unwrap_err();
+        assert_eq!(b.reason, FailureReason::Conflict);
+        assert!(b.message.contains("plugin \"a\""), "{}", b.message);
+        let c = outcomes[2].result.as_ref().unwrap_err();
+        assert!(c.message.contains("also returned"), "{}", c.message);
+    }
+
+    #[test]
+    fn clashing_sample_names_conflict_with_host_and_other_plugins() {
+        let mut h = MetricFamily::new("x", "h", MetricType::Counter);
+        h.push(Vec::new(), Value::Counter(1.0));
+        let mut outcomes = vec![
+            outcome("a", vec![h]),
+            outcome("b", vec![gauge("x_total", "g", "1")]),
+            outcome("c", vec![gauge("process_open_fds", "g", "1")]),
+        ];
+        merge(&mut outcomes, &["process_open_fds"]);
+        assert!(outcomes[0].result.is_ok());
+        assert_eq!(
+            outcomes[1].result.as_ref().unwrap_err().reason,
+            FailureReason::Conflict
+        );
+        let c = outcomes[2].result.as_ref().unwrap_err();
+        assert!(c.message.contains("host"), "{}", c.message);
+    }
+}

@@ -150,11 +150,17 @@ impl Sandbox {
     }
 
     /// Sends what the plugin wrote to stdout/stderr to the host's log, one
-    /// record per line, within the plugin's log budget.
-    pub fn flush_output(&self) {
+    /// record per line, within the plugin's log budget. Returns the last
+    /// line written to stderr (a panic message, typically).
+    pub fn flush_output(&self) -> Option<String> {
+        let mut last_stderr = None;
         for (stream, output) in [("stdout", &self.stdout), ("stderr", &self.stderr)] {
             let (text, dropped) = output.take();
-            for line in String::from_utf8_lossy(&text).lines() {
+            let text = String::from_utf8_lossy(&text);
+            if stream == "stderr" {
+                last_stderr = stderr_summary(&text);
+            }
+            for line in text.lines() {
                 if !line.is_empty() && self.plugin.log.take() {
                     crate::log::plugin_output(&self.plugin.name, stream, line);
                 }
@@ -167,7 +173,26 @@ impl Sandbox {
                 );
             }
         }
+        last_stderr
     }
+}
+
+/// The most telling stderr line: a Rust panic's location and message when
+/// there is one, else the last line.
+fn stderr_summary(text: &str) -> Option<String> {
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    if let Some(i) = lines.iter().rposition(|l| l.contains("panicked at")) {
+        let message = lines.get(i + 1).filter(|l| !l.starts_with("note:"));
+        return Some(match message {
+            Some(m) => format!("{} {m}", lines[i]),
+            None => lines[i].to_owned(),
+        });
+    }
+    lines.last().map(|l| (*l).to_owned())
 }
 
 impl WasiView for Sandbox {
@@ -307,6 +332,17 @@ mod tests {
         out.append(b"cdef");
         assert_eq!(out.take(), (b"abcd".to_vec(), 2));
         assert_eq!(out.take(), (Vec::new(), 0));
+    }
+
+    #[test]
+    fn stderr_summary_prefers_the_panic_message() {
+        let panic = "thread '<unnamed>' panicked at src/lib.rs:9:5:\nboom\nnote: run with `RUST_BACKTRACE=1`\n";
+        assert_eq!(
+            stderr_summary(panic).as_deref(),
+            Some("thread '<unnamed>' panicked at src/lib.rs:9:5: boom")
+        );
+        assert_eq!(stderr_summary("a\nb\n").as_deref(), Some("b"));
+        assert_eq!(stderr_summary(""), None);
     }
 
     #[test]

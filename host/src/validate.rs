@@ -332,3 +332,295 @@ fn check_value(value: &Value) -> Result<(), String> {
         _ => Ok(()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Bucket, Histogram, Quantile, State, Summary};
+
+    fn gauge(name: &str, series: &[&[(&str, &str)]]) -> MetricFamily {
+        let mut f = MetricFamily::new(name, "h", MetricType::Gauge);
+        for labels in series {
+            f.push(
+                labels.iter().map(|(k, v)| Label::new(*k, *v)).collect(),
+                Value::Gauge(1.0),
+            );
+        }
+        f
+    }
+
+    fn check(families: Vec<MetricFamily>) -> Result<Vec<MetricFamily>, Failure> {
+        let mut families = families;
+        validate(&mut families, &PluginLimits::default())
+            .map(|_| families)
+            .map_err(|(f, _)| f)
+    }
+
+    fn rejects(families: Vec<MetricFamily>, reason: FailureReason, fragment: &str) {
+        let failure = check(families).expect_err("must be rejected");
+        assert_eq!(failure.reason, reason, "{failure}");
+        assert!(
+            failure.message.contains(fragment),
+            "{:?} does not contain {fragment:?}",
+            failure.message
+        );
+    }
+
+    fn histogram(buckets: &[(f64, u64)], count: u64) -> MetricFamily {
+        let mut f = MetricFamily::new("h_seconds", "h", MetricType::Histogram);
+        f.push(
+            Vec::new(),
+            Value::Histogram(Histogram {
+                buckets: buckets
+                    .iter()
+                    .map(|&(upper_bound, count)| Bucket { upper_bound, count })
+                    .collect(),
+                sum: 1.0,
+                count,
+            }),
+        );
+        f
+    }
+
+    #[test]
+    fn names_follow_the_prometheus_syntax() {
+        assert!(is_metric_name("a:b_c9"));
+        assert!(!is_metric_name("0bad"));
+        assert!(!is_metric_name("bad-name"));
+        assert!(!is_metric_name(""));
+        assert!(is_label_name("_x9"));
+        assert!(!is_label_name("a:b"));
+        rejects(
+            vec![gauge("0bad-name", &[&[]])],
+            FailureReason::InvalidOutput,
+            "invalid metric name",
+        );
+        rejects(
+            vec![gauge("ok", &[&[("bad-label", "v")]])],
+            FailureReason::InvalidOutput,
+            "invalid label name",
+        );
+        rejects(
+            vec![gauge("ok", &[&[("__name__", "v")]])],
+            FailureReason::InvalidOutput,
+            "reserved",
+        );
+        rejects(
+            vec![gauge("wasm_exporter_plugin_up", &[&[]])],
+            FailureReason::InvalidOutput,
+            "reserved for the host",
+        );
+    }
+
+    #[test]
+    fn duplicate_series_and_labels_are_rejected() {
+        rejects(
+            vec![gauge(
+                "g",
+                &[&[("a", "1"), ("b", "2")], &[("b", "2"), ("a", "1")]],
+            )],
+            FailureReason::InvalidOutput,
+            "duplicate series",
+        );
+        rejects(
+            vec![gauge("g", &[&[("a", "1"), ("a", "2")]])],
+            FailureReason::InvalidOutput,
+            "twice",
+        );
+        assert!(check(vec![gauge("g", &[&[("a", "1")], &[("a", "2")], &[]])]).is_ok());
+    }
+
+    #[test]
+    fn counters_and_infos_are_normalised_and_checked() {
+        let mut c = MetricFamily::new("jobs_total", "h", MetricType::Counter);
+        c.push(Vec::new(), Value::Counter(1.0));
+        let mut i = MetricFamily::new("build_info", "h", MetricType::Info);
+        i.push(vec![Label::new("v", "1")], Value::Info);
+        let out = check(vec![c, i]).unwrap();
+        assert_eq!(out[0].name, "jobs");
+        assert_eq!(out[1].name, "build");
+        let mut neg = MetricFamily::new("jobs", "h", MetricType::Counter);
+        neg.push(Vec::new(), Value::Counter(-1.0));
+        rejects(vec![neg], FailureReason::InvalidOutput, "negative or NaN");
+        let mut nan = MetricFamily::new("jobs", "h", MetricType::Counter);
+        nan.push(Vec::new(), Value::Counter(f64::NAN));
+        rejects(vec![nan], FailureReason::InvalidOutput, "negative or NaN");
+    }
+
+    #[test]
+    fn value_must_match_family_type() {
+        let mut f = MetricFamily::new("g", "h", MetricType::Gauge);
+        f.push(Vec::new(), Value::Counter(1.0));
+        rejects(
+            vec![f],
+            FailureReason::InvalidOutput,
+            "counter value in a gauge family",
+        );
+    }
+
+    #[test]
+    fn histograms_need_ordered_cumulative_buckets_ending_in_inf() {
+        assert!(
+            check(vec![histogram(
+                &[(0.1, 1), (1.0, 2), (f64::INFINITY, 3)],
+                3
+            )])
+            .is_ok()
+        );
+        rejects(
+            vec![histogram(&[(0.1, 1), (1.0, 2)], 2)],
+            FailureReason::InvalidOutput,
+            "+Inf",
+        );
+        rejects(
+            vec![histogram(&[], 0)],
+            FailureReason::InvalidOutput,
+            "no buckets",
+        );
+        rejects(
+            vec![histogram(&[(1.0, 1), (0.1, 2), (f64::INFINITY, 3)], 3)],
+            FailureReason::InvalidOutput,
+            "strictly increasing",
+        );
+        rejects(
+            vec![histogram(&[(f64::NAN, 1), (f64::INFINITY, 3)], 3)],
+            FailureReason::InvalidOutput,
+            "strictly increasing",
+        );
+        rejects(
+            vec![histogram(&[(0.1, 5), (f64::INFINITY, 3)], 3)],
+            FailureReason::InvalidOutput,
+            "cumulative",
+        );
+        rejects(
+            vec![histogram(&[(f64::INFINITY, 3)], 4)],
+            FailureReason::InvalidOutput,
+            "differs",
+        );
+        let mut le = histogram(&[(f64::INFINITY, 3)], 3);
+        le.metrics[0].labels.push(Label::new("le", "1"));
+        rejects(
+            vec![le],
+            FailureReason::InvalidOutput,
+            "reserved in a histogram",
+        );
+    }
+
+    #[test]
+    fn summaries_and_state_sets_are_checked() {
+        let summary = |q: f64| {
+            let mut f = MetricFamily::new("s", "h", MetricType::Summary);
+            f.push(
+                Vec::new(),
+                Value::Summary(Summary {
+                    quantiles: vec![Quantile {
+                        quantile: q,
+                        value: 1.0,
+                    }],
+                    sum: 1.0,
+                    count: 1,
+                }),
+            );
+            f
+        };
+        assert!(check(vec![summary(0.5)]).is_ok());
+        rejects(
+            vec![summary(1.5)],
+            FailureReason::InvalidOutput,
+            "outside [0, 1]",
+        );
+        rejects(
+            vec![summary(f64::NAN)],
+            FailureReason::InvalidOutput,
+            "outside [0, 1]",
+        );
+        let states = |names: &[&str]| {
+            let mut f = MetricFamily::new("door", "h", MetricType::StateSet);
+            f.push(
+                Vec::new(),
+                Value::StateSet(
+                    names
+                        .iter()
+                        .map(|n| State {
+                            name: (*n).into(),
+                            enabled: true,
+                        })
+                        .collect(),
+                ),
+            );
+            f
+        };
+        assert!(check(vec![states(&["open", "closed"])]).is_ok());
+        rejects(
+            vec![states(&["open", "open"])],
+            FailureReason::InvalidOutput,
+            "twice",
+        );
+        rejects(
+            vec![states(&[])],
+            FailureReason::InvalidOutput,
+            "at least one state",
+        );
+    }
+
+    #[test]
+    fn units_must_be_the_name_suffix() {
+        let mut f = gauge("size_bytes", &[&[]]);
+        f.unit = Some("bytes".into());
+        assert!(check(vec![f]).is_ok());
+        let mut f = gauge("size", &[&[]]);
+        f.unit = Some("bytes".into());
+        rejects(vec![f], FailureReason::InvalidOutput, "must be named");
+    }
+
+    #[test]
+    fn sample_name_clashes_within_a_plugin_are_rejected() {
+        let h = histogram(&[(f64::INFINITY, 1)], 1);
+        let clash = gauge("h_seconds_count", &[&[]]);
+        rejects(
+            vec![h, clash],
+            FailureReason::InvalidOutput,
+            "also written by another family",
+        );
+        rejects(
+            vec![gauge("g", &[&[]]), gauge("g", &[&[]])],
+            FailureReason::InvalidOutput,
+            "also written",
+        );
+    }
+
+    #[test]
+    fn oversized_output_is_too_large_before_anything_else() {
+        let limits = PluginLimits {
+            max_series: 10,
+            ..PluginLimits::default()
+        };
+        let series: Vec<Vec<(String, String)>> = (0..11)
+            .map(|i| vec![("i".to_string(), i.to_string())])
+            .collect();
+        let mut f = MetricFamily::new("0bad", "h", MetricType::Gauge);
+        for s in &series {
+            f.push(
+                s.iter().map(|(k, v)| Label::new(k, v)).collect(),
+                Value::Gauge(1.0),
+            );
+        }
+        let (failure, n) = validate(&mut vec![f], &limits).unwrap_err();
+        assert_eq!(failure.reason, FailureReason::TooLarge);
+        assert_eq!(n, 11);
+        let limits = PluginLimits {
+            max_bytes: 100,
+            ..PluginLimits::default()
+        };
+        let mut big = gauge("g", &[&[]]);
+        big.metrics[0].labels.push(Label::new("v", "x".repeat(200)));
+        let (failure, _) = validate(&mut vec![big], &limits).unwrap_err();
+        assert_eq!(failure.reason, FailureReason::TooLarge);
+    }
+
+    #[test]
+    fn empty_families_are_dropped() {
+        let out = check(vec![gauge("empty", &[]), gauge("g", &[&[]])]).unwrap();
+        assert_eq!(out.len(), 1);
+    }
+}

@@ -1,0 +1,90 @@
+//! The command line: `collect`, `--version`, bad flags.
+
+use std::process::Command;
+
+use crate::common::{binary, example_plugin, test_plugin};
+
+fn run(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(binary()).args(args).output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn collect_prints_one_plugins_exposition() {
+    let plugin = example_plugin("demo_latency");
+    let (ok, stdout, _) = run(&["collect", plugin.to_str().unwrap()]);
+    assert!(ok);
+    assert!(
+        stdout.contains("# TYPE demo_latency_http_request_duration_seconds histogram"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("wasm_exporter_"),
+        "only the plugin's own series"
+    );
+    let (ok, stdout, _) = run(&[
+        "collect",
+        plugin.to_str().unwrap(),
+        "--format",
+        "openmetrics",
+    ]);
+    assert!(ok);
+    assert!(stdout.ends_with("# EOF\n"));
+}
+
+#[test]
+fn collect_passes_target_and_config() {
+    let plugin = test_plugin("echo_request");
+    let (ok, stdout, stderr) = run(&[
+        "collect",
+        plugin.to_str().unwrap(),
+        "--target",
+        "10.0.0.1:9100",
+        "--config",
+        "region=eu",
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("target=\"10.0.0.1:9100\""), "{stdout}");
+    assert!(
+        stdout.contains("echo_config{key=\"region\",value=\"eu\"} 1"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn collect_fails_with_the_reason() {
+    let (ok, _, stderr) = run(&["collect", test_plugin("error").to_str().unwrap()]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("failed (error): upstream unreachable"),
+        "{stderr}"
+    );
+    let (ok, _, stderr) = run(&[
+        "collect",
+        test_plugin("loop").to_str().unwrap(),
+        "--plugin.fuel",
+        "1000000",
+    ]);
+    assert!(!ok);
+    assert!(stderr.contains("failed (fuel)"), "{stderr}");
+    let (ok, _, stderr) = run(&["collect", "/nonexistent.wasm"]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("/nonexistent.wasm: cannot read"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn version_and_bad_flags() {
+    let (ok, stdout, _) = run(&["--version"]);
+    assert!(ok);
+    assert!(stdout.contains(env!("CARGO_PKG_VERSION")));
+    let (ok, _, stderr) = run(&["--plugin.timeout", "5 parsecs"]);
+    assert!(!ok);
+    assert!(stderr.contains("--plugin.timeout"), "{stderr}");
+}

@@ -1,0 +1,314 @@
+//! Shared helpers: plugin paths, a host process on a loopback port, an HTTP
+//! client, and a small exposition reader.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::Duration;
+
+/// The host binary under test.
+pub fn binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_wasm_exporter"))
+}
+
+/// The cargo target directory (the binary lives in `<target>/release`).
+pub fn target_dir() -> PathBuf {
+    binary()
+        .parent()
+        .and_then(Path::parent)
+        .expect("binary is in <target>/<profile>")
+        .to_owned()
+}
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_owned()
+}
+
+/// A built example plugin (`target/plugins/<name>.wasm`).
+pub fn example_plugin(name: &str) -> PathBuf {
+    built(&target_dir().join("plugins").join(format!("{name}.wasm")))
+}
+
+/// A built test plugin (`target/test-plugins/<name>.wasm`).
+pub fn test_plugin(name: &str) -> PathBuf {
+    built(
+        &target_dir()
+            .join("test-plugins")
+            .join(format!("{name}.wasm")),
+    )
+}
+
+fn built(path: &Path) -> PathBuf {
+    assert!(
+        path.is_file(),
+        "{} is missing: run `cargo xtask plugins` (or `cargo xtask test`) first",
+        path.display()
+    );
+    path.to_owned()
+}
+
+/// A fresh, empty directory removed on drop.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> Self {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "wasm_exporter_test_{}_{}_{tag}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+
+    /// Copies `plugin` into the directory as `<name>.wasm`.
+    pub fn add(&self, name: &str, plugin: &Path) -> PathBuf {
+        let to = self.0.join(format!("{name}.wasm"));
+        std::fs::copy(plugin, &to).unwrap();
+        to
+    }
+
+    /// Writes raw bytes as `<name>.wasm`.
+    pub fn write(&self, name: &str, bytes: &[u8]) -> PathBuf {
+        let to = self.0.join(format!("{name}.wasm"));
+        std::fs::write(&to, bytes).unwrap();
+        to
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A running host on a loopback port, killed on drop.
+pub struct Host {
+    child: Child,
+    pub address: String,
+    log: Arc<Mutex<Vec<String>>>,
+    dir: TempDir,
+}
+
+impl Host {
+    /// Starts the host serving the plugins of `dir`, with extra flags.
+    pub fn start(dir: TempDir, extra: &[&str]) -> Host {
+        let mut child = Command::new(binary())
+            .arg("--plugins.dir")
+            .arg(dir.path())
+            .args(["--web.listen-address", "127.0.0.1:0"])
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("starting wasm_exporter");
+        let stderr = child.stderr.take().unwrap();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = mpsc::channel();
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if line.contains("msg=listening")
+                    && let Some(addr) = field(&line, "address")
+                {
+                    let _ = tx.send(addr);
+                }
+                sink.lock().unwrap().push(line);
+            }
+        });
+        let address = match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(a) => a,
+            Err(_) => {
+                let _ = child.kill();
+                panic!(
+                    "host did not start; log:\n{}",
+                    log.lock().unwrap().join("\n")
+                );
+            }
+        };
+        Host {
+            child,
+            address,
+            log,
+            dir,
+        }
+    }
+
+    /// The plugins directory the host serves.
+    pub fn plugins_dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+
+    /// GET `path` with extra headers; returns status, headers and body.
+    pub fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> Response {
+        get(&self.url(path), headers)
+    }
+
+    /// GET `path` and return the body; panics unless the status is 200.
+    pub fn get_ok(&self, path: &str) -> String {
+        let r = self.get_with(path, &[]);
+        assert_eq!(r.status, 200, "GET {path}: {}", r.body);
+        r.body
+    }
+
+    /// Scrapes `/metrics` in the text format.
+    pub fn scrape(&self) -> Exposition {
+        Exposition::parse(&self.get_ok("/metrics?format=text"))
+    }
+
+    /// The host's log so far.
+    pub fn log(&self) -> Vec<String> {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Waits until a log line contains every fragment.
+    pub fn wait_for_log(&self, fragments: &[&str]) -> String {
+        for _ in 0..200 {
+            if let Some(line) = self
+                .log()
+                .into_iter()
+                .find(|l| fragments.iter().all(|f| l.contains(f)))
+            {
+                return line;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!(
+            "no log line with {fragments:?}; log:\n{}",
+            self.log().join("\n")
+        );
+    }
+}
+
+impl Drop for Host {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The value of `key=` in a logfmt line.
+pub fn field(line: &str, key: &str) -> Option<String> {
+    let start = line.find(&format!(" {key}="))? + key.len() + 2;
+    let rest = &line[start..];
+    if let Some(quoted) = rest.strip_prefix('"') {
+        let end = quoted.find('"')?;
+        Some(quoted[..end].to_owned())
+    } else {
+        Some(rest.split(' ').next()?.to_owned())
+    }
+}
+
+pub struct Response {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: String,
+}
+
+pub fn client() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .no_proxy()
+        .build()
+        .unwrap()
+}
+
+pub fn get(url: &str, headers: &[(&str, &str)]) -> Response {
+    let mut req = client().get(url);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let resp = req.send().unwrap_or_else(|e| panic!("GET {url}: {e}"));
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let body = resp.text().unwrap();
+    Response {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// Sample lines of an exposition, keyed by series (`name{labels}`).
+pub struct Exposition {
+    pub text: String,
+    pub samples: BTreeMap<String, String>,
+}
+
+impl Exposition {
+    pub fn parse(text: &str) -> Self {
+        let samples = text
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+            .map(|l| {
+                let (series, value) = l.rsplit_once(' ').expect("sample line has a value");
+                (series.to_owned(), value.to_owned())
+            })
+            .collect();
+        Exposition {
+            text: text.to_owned(),
+            samples,
+        }
+    }
+
+    /// The value of one series, if present.
+    pub fn value(&self, series: &str) -> Option<f64> {
+        self.samples.get(series).map(|v| match v.as_str() {
+            "NaN" => f64::NAN,
+            "+Inf" => f64::INFINITY,
+            "-Inf" => f64::NEG_INFINITY,
+            v => v.parse().unwrap(),
+        })
+    }
+
+    pub fn up(&self, plugin: &str) -> Option<f64> {
+        self.value(&format!("wasm_exporter_plugin_up{{plugin=\"{plugin}\"}}"))
+    }
+
+    pub fn failures(&self, plugin: &str, reason: &str) -> f64 {
+        self.value(&format!(
+            "wasm_exporter_plugin_failures_total{{plugin=\"{plugin}\",reason=\"{reason}\"}}"
+        ))
+        .unwrap_or_else(|| panic!("no failures series for {plugin}/{reason}"))
+    }
+
+    /// The sample lines whose name starts with `prefix`, in order.
+    pub fn lines_of(&self, prefix: &str) -> Vec<&str> {
+        self.text
+            .lines()
+            .filter(|l| !l.starts_with('#') && l.starts_with(prefix))
+            .collect()
+    }
+}
+
+/// The text exposition `wasm_exporter collect` prints for a plugin alone.
+pub fn collect_alone(plugin: &Path) -> String {
+    let out = Command::new(binary())
+        .arg("collect")
+        .arg(plugin)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}

@@ -1,0 +1,12 @@
+//! Integration tests: the real `wasm_exporter` binary against built plugins
+//! (`cargo xtask plugins` builds them into `target/plugins` and
+//! `target/test-plugins`).
+
+mod common;
+
+mod cli;
+mod concurrency;
+mod exposition;
+mod hostile;
+mod http;
+mod load_errors;
