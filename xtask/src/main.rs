@@ -1,0 +1,175 @@
+//! Project tasks: `cargo xtask <command>`.
+//!
+//! Builds the guest plugins for `wasm32-wasip2` and runs the host, its tests
+//! and its benchmarks against them, so that one command does what otherwise
+//! takes three. Every command it runs is printed first.
+
+mod plugins;
+mod python;
+
+use std::ffi::{OsStr, OsString};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+use anyhow::{Context, Result, bail};
+
+const USAGE: &str = "\
+usage: cargo xtask <command> [args...]
+
+commands:
+  plugins          build every plugin under plugins/rust/ and tests/plugins/
+                   for wasm32-wasip2 and copy them to target/plugins/ and
+                   target/test-plugins/
+  run [ARGS...]    build the plugins and the host, then run the host on
+                   target/plugins/ with ARGS
+  test [ARGS...]   prepare .venv (Python reference parser), build the
+                   plugins, then `cargo test --release ARGS`
+  bench [ARGS...]  build the plugins, then `cargo bench -p wasm_exporter ARGS`";
+
+/// The host package.
+const HOST_PACKAGE: &str = "wasm_exporter";
+
+fn main() -> ExitCode {
+    let mut args = std::env::args_os().skip(1);
+    let command = args.next();
+    let rest: Vec<OsString> = args.collect();
+    let result = match command.as_deref().and_then(OsStr::to_str) {
+        Some("plugins") if rest.is_empty() => build_plugins().map(|_| ()),
+        Some("run") => run(&rest),
+        Some("test") => test(&rest),
+        Some("bench") => bench(&rest),
+        Some("help" | "-h" | "--help") => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        _ => {
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn build_plugins() -> Result<Workspace> {
+    let workspace = Workspace::locate()?;
+    plugins::build(&workspace)?;
+    Ok(workspace)
+}
+
+fn run(host_args: &[OsString]) -> Result<()> {
+    let workspace = build_plugins()?;
+    workspace.run(
+        workspace
+            .cargo()
+            .args(["build", "--release", "-p", HOST_PACKAGE]),
+    )?;
+    let binary = workspace
+        .target_dir
+        .join("release")
+        .join(format!("{HOST_PACKAGE}{}", std::env::consts::EXE_SUFFIX));
+    let mut host = Command::new(&binary);
+    host.current_dir(&workspace.root)
+        .arg("--plugins.dir")
+        .arg(workspace.target_dir.join(plugins::EXAMPLES_OUT_DIR))
+        .args(host_args);
+    print_command(&host);
+    exec(host)
+}
+
+fn test(cargo_args: &[OsString]) -> Result<()> {
+    let workspace = Workspace::locate()?;
+    let venv = python::ensure_venv(&workspace)?;
+    plugins::build(&workspace)?;
+    let mut cargo = workspace.cargo();
+    cargo.args(["test", "--release"]).args(cargo_args);
+    python::activate(&mut cargo, &venv)?;
+    workspace.run(&mut cargo)
+}
+
+fn bench(cargo_args: &[OsString]) -> Result<()> {
+    let workspace = build_plugins()?;
+    workspace.run(
+        workspace
+            .cargo()
+            .args(["bench", "-p", HOST_PACKAGE])
+            .args(cargo_args),
+    )
+}
+
+/// Where the workspace and its build output live.
+pub struct Workspace {
+    /// The directory of the root `Cargo.toml`.
+    pub root: PathBuf,
+    /// Cargo's target directory: `$CARGO_TARGET_DIR` or `<root>/target`.
+    pub target_dir: PathBuf,
+}
+
+impl Workspace {
+    fn locate() -> Result<Self> {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .context("xtask must live one level below the workspace root")?
+            .to_path_buf();
+        // Children run in `root`, where cargo resolves a relative target dir.
+        let target_dir = match std::env::var_os("CARGO_TARGET_DIR") {
+            Some(dir) if !dir.is_empty() => root.join(dir),
+            _ => root.join("target"),
+        };
+        Ok(Workspace { root, target_dir })
+    }
+
+    /// A `cargo` command run from the workspace root, with the cargo that
+    /// runs this task.
+    pub fn cargo(&self) -> Command {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let mut command = Command::new(cargo);
+        command.current_dir(&self.root);
+        command
+    }
+
+    /// Prints and runs a command, failing unless it exits successfully.
+    pub fn run(&self, command: &mut Command) -> Result<()> {
+        print_command(command);
+        let status = command
+            .status()
+            .with_context(|| format!("failed to start `{}`", display(command)))?;
+        if !status.success() {
+            bail!("`{}` failed ({status})", display(command));
+        }
+        Ok(())
+    }
+}
+
+fn print_command(command: &Command) {
+    eprintln!("+ {}", display(command));
+}
+
+fn display(command: &Command) -> String {
+    std::iter::once(command.get_program())
+        .chain(command.get_args())
+        .map(|part| part.to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Replaces this process with `command`, so signals reach the host directly.
+#[cfg(unix)]
+fn exec(mut command: Command) -> Result<()> {
+    use std::os::unix::process::CommandExt;
+    let error = command.exec();
+    Err(error).with_context(|| format!("failed to run `{}`", display(&command)))
+}
+
+#[cfg(not(unix))]
+fn exec(mut command: Command) -> Result<()> {
+    let status = command
+        .status()
+        .with_context(|| format!("failed to run `{}`", display(&command)))?;
+    std::process::exit(status.code().unwrap_or(1))
+}
