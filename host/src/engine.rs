@@ -12,7 +12,9 @@ use std::time::Duration;
 
 use anyhow::{Result, anyhow};
 use wasmtime::component::{HasSelf, Linker};
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig};
+use wasmtime::{
+    Config, Enabled, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig,
+};
 
 use crate::bindings::Plugin;
 use crate::sandbox::Sandbox;
@@ -40,9 +42,12 @@ pub const MAX_PLUGIN_MEMORY_BYTES: u64 = 1 << 30;
 /// overflowing the host's stack.
 pub const MAX_WASM_STACK_BYTES: usize = 512 << 10;
 
-/// Memory of a pooled slot reset with `memset` instead of `madvise` when it
-/// is reused: `madvise` on every store drop stopped concurrent scrapes from
-/// scaling (each call takes the process's memory-map lock).
+/// Memory of a pooled slot reset in place instead of by `madvise` when the
+/// store is dropped: `madvise` on every drop stopped concurrent scrapes
+/// from scaling (each call takes the process's memory-map lock). With the
+/// `PAGEMAP_SCAN` ioctl (Linux 6.7+, used when available) only the pages
+/// the plugin dirtied are reset; without it the whole amount is `memset`,
+/// which made an empty plugin's scrape 3x slower (20 µs against 7 µs).
 pub const KEEP_RESIDENT_BYTES: usize = 1 << 20;
 
 /// The engine, the linker and the epoch ticker.
@@ -104,7 +109,8 @@ fn engine_config() -> Config {
         .max_memory_size(MAX_PLUGIN_MEMORY_BYTES as usize)
         .linear_memory_keep_resident(KEEP_RESIDENT_BYTES)
         .table_keep_resident(64 << 10)
-        .async_stack_keep_resident(128 << 10);
+        .async_stack_keep_resident(128 << 10)
+        .pagemap_scan(Enabled::Auto);
     let mut config = Config::new();
     config
         .consume_fuel(true)

@@ -270,9 +270,9 @@ impl Server {
                 .version()
                 .map(|v| v.sha256[..12].to_owned())
                 .unwrap_or_default();
-            let _ = write!(
+            let _ = writeln!(
                 rows,
-                "<tr><td>{}</td><td class=\"{state}\">{state}</td><td>{}</td><td>{duration}</td><td>{series}</td><td>{at}</td><td><code>{sha}</code></td><td>{}</td></tr>\n",
+                "<tr><td>{}</td><td class=\"{state}\">{state}</td><td>{}</td><td>{duration}</td><td>{series}</td><td>{at}</td><td><code>{sha}</code></td><td>{}</td></tr>",
                 html_escape(name),
                 html_escape(&detail),
                 html_escape(&plugin.path.display().to_string()),

@@ -7,9 +7,8 @@
 //! with a message naming the family and the series: half a plugin's output
 //! is worse than none, because Prometheus would then see series vanish.
 
-use std::collections::hash_map::DefaultHasher;
 use std::collections::{HashMap, HashSet};
-use std::hash::{Hash, Hasher};
+use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::collect::{Failure, FailureReason};
 use crate::limits::PluginLimits;
@@ -117,7 +116,7 @@ pub fn validate(
                 stats.series,
             )
         };
-        normalise_and_check_family(family).map_err(|m| invalid(m))?;
+        normalise_and_check_family(family).map_err(&invalid)?;
         for name in sample_names(family) {
             if !samples.insert(name.clone()) {
                 return Err(invalid(format!(
@@ -184,14 +183,70 @@ fn normalise_and_check_family(family: &mut MetricFamily) -> Result<(), String> {
     Ok(())
 }
 
+/// A fast, non-cryptographic hasher (FxHash's mixing step) for label
+/// sets. Duplicate detection hashes every series of every scrape; a hash
+/// collision only costs an exact comparison, never a wrong verdict.
+#[derive(Default)]
+struct FastHasher(u64);
+
+impl FastHasher {
+    const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(Self::SEED);
+    }
+}
+
+impl Hasher for FastHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            self.add(u64::from_le_bytes(chunk.try_into().expect("8 bytes")));
+        }
+        let mut tail = [0u8; 8];
+        let rest = chunks.remainder();
+        tail[..rest.len()].copy_from_slice(rest);
+        self.add(u64::from_le_bytes(tail) ^ ((rest.len() as u64) << 59));
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.add(n);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 /// A hash of a label set that does not depend on label order.
 fn label_set_hash(labels: &[Label]) -> u64 {
     labels.iter().fold(0u64, |acc, l| {
-        let mut h = DefaultHasher::new();
-        l.name.hash(&mut h);
-        l.value.hash(&mut h);
-        acc.wrapping_add(h.finish())
+        let mut h = FastHasher::default();
+        h.write(l.name.as_bytes());
+        h.write_u64(0xff);
+        h.write(l.value.as_bytes());
+        // Finalise so that summing per-label hashes keeps their entropy.
+        let x = h.finish();
+        acc.wrapping_add(x ^ (x >> 29))
     })
+}
+
+/// Keys are already hashes.
+#[derive(Default)]
+struct IdentityHasher(u64);
+
+impl Hasher for IdentityHasher {
+    fn write(&mut self, _: &[u8]) {
+        unreachable!("only u64 keys are hashed")
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 fn same_label_set(a: &[Label], b: &[Label]) -> bool {
@@ -222,7 +277,8 @@ fn check_series(family: &MetricFamily) -> Result<(), String> {
         MetricType::StateSet => Some(family.name.as_str()),
         _ => None,
     };
-    let mut seen: HashMap<u64, usize> = HashMap::with_capacity(family.metrics.len());
+    let mut seen: HashMap<u64, usize, BuildHasherDefault<IdentityHasher>> =
+        HashMap::with_capacity_and_hasher(family.metrics.len(), Default::default());
     let mut collided: Vec<usize> = Vec::new();
     for (i, Metric { labels, value }) in family.metrics.iter().enumerate() {
         if value.metric_type() != family.type_ {

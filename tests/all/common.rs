@@ -100,7 +100,8 @@ pub struct Host {
     child: Child,
     pub address: String,
     log: Arc<Mutex<Vec<String>>>,
-    dir: TempDir,
+    /// Removed when the host is dropped.
+    _dir: TempDir,
 }
 
 impl Host {
@@ -143,13 +144,8 @@ impl Host {
             child,
             address,
             log,
-            dir,
+            _dir: dir,
         }
-    }
-
-    /// The plugins directory the host serves.
-    pub fn plugins_dir(&self) -> &Path {
-        self.dir.path()
     }
 
     pub fn url(&self, path: &str) -> String {
