@@ -72,9 +72,25 @@ pub fn build(workspace: &Workspace) -> Result<()> {
     Ok(())
 }
 
-/// Fails with the fix when the standard library for [`TARGET`] is missing,
-/// rather than letting cargo fail with "can't find crate for `core`".
+/// Installs the standard library for [`TARGET`] with rustup when it is
+/// missing (a fresh machine), or fails with the fix when rustup is not
+/// there, rather than letting cargo fail with "can't find crate for `core`".
 fn ensure_target_installed(workspace: &Workspace) -> Result<()> {
+    if target_installed(workspace)? {
+        return Ok(());
+    }
+    let added = workspace.run(
+        Command::new("rustup")
+            .args(["target", "add", TARGET])
+            .current_dir(&workspace.root),
+    );
+    if added.is_err() || !target_installed(workspace)? {
+        bail!("the {TARGET} target is not installed and `rustup target add {TARGET}` did not install it");
+    }
+    Ok(())
+}
+
+fn target_installed(workspace: &Workspace) -> Result<bool> {
     let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
     let output = Command::new(&rustc)
         .args(["--print", "sysroot"])
@@ -88,13 +104,7 @@ fn ensure_target_installed(workspace: &Workspace) -> Result<()> {
         );
     }
     let sysroot = PathBuf::from(String::from_utf8_lossy(&output.stdout).trim());
-    if !sysroot.join("lib/rustlib").join(TARGET).is_dir() {
-        bail!(
-            "the {TARGET} target is not installed for {}; run `rustup target add {TARGET}`",
-            sysroot.display()
-        );
-    }
-    Ok(())
+    Ok(sysroot.join("lib/rustlib").join(TARGET).is_dir())
 }
 
 /// The crates directly below `dir`, sorted by name.
