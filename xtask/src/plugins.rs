@@ -85,7 +85,9 @@ fn ensure_target_installed(workspace: &Workspace) -> Result<()> {
             .current_dir(&workspace.root),
     );
     if added.is_err() || !target_installed(workspace)? {
-        bail!("the {TARGET} target is not installed and `rustup target add {TARGET}` did not install it");
+        bail!(
+            "the {TARGET} target is not installed and `rustup target add {TARGET}` did not install it"
+        );
     }
     Ok(())
 }
