@@ -4,6 +4,7 @@
 //! and its benchmarks against them, so that one command does what otherwise
 //! takes three. Every command it runs is printed first.
 
+mod peers;
 mod plugins;
 mod python;
 
@@ -24,7 +25,11 @@ commands:
                    target/plugins/ with ARGS
   test [ARGS...]   prepare .venv (Python reference parser), build the
                    plugins, then `cargo test --release ARGS`
-  bench [ARGS...]  build the plugins, then `cargo bench -p wasm_exporter ARGS`";
+  bench [ARGS...]  build the plugins, then `cargo bench -p wasm_exporter ARGS`
+                   (`--bench scrape` unless ARGS choose benchmarks)
+  bench-peers      install Go, client_golang and .venv if missing, build the
+                   plugins, the Go peer and the host, then run the peer
+                   benchmark (`cargo bench -p wasm_exporter --bench peers`)";
 
 /// The host package.
 const HOST_PACKAGE: &str = "wasm_exporter";
@@ -38,6 +43,7 @@ fn main() -> ExitCode {
         Some("run") => run(&rest),
         Some("test") => test(&rest),
         Some("bench") => bench(&rest),
+        Some("bench-peers") if rest.is_empty() => peers::bench_peers(),
         Some("help" | "-h" | "--help") => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -94,12 +100,18 @@ fn test(cargo_args: &[OsString]) -> Result<()> {
 
 fn bench(cargo_args: &[OsString]) -> Result<()> {
     let workspace = build_plugins()?;
-    workspace.run(
-        workspace
-            .cargo()
-            .args(["bench", "-p", HOST_PACKAGE])
-            .args(cargo_args),
-    )
+    let mut cargo = workspace.cargo();
+    cargo.args(["bench", "-p", HOST_PACKAGE]);
+    // Only the criterion benchmarks by default: the peer benchmark starts
+    // other exporters and has its own command.
+    let selects_benches = cargo_args
+        .iter()
+        .take_while(|arg| *arg != "--")
+        .any(|arg| arg.to_string_lossy().starts_with("--bench") || arg == "--all-targets");
+    if !selects_benches {
+        cargo.args(["--bench", "scrape"]);
+    }
+    workspace.run(cargo.args(cargo_args))
 }
 
 /// Where the workspace and its build output live.
