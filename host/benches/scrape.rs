@@ -15,10 +15,11 @@ use std::time::Duration;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 use wasm_exporter::collect::{self, CollectInput};
+use wasm_exporter::config::PluginSpec;
 use wasm_exporter::encode::{self, Format};
 use wasm_exporter::engine::Runtime;
 use wasm_exporter::limits::PluginLimits;
-use wasm_exporter::load;
+use wasm_exporter::load::{self, FileStamp};
 use wasm_exporter::model::{Label, MetricFamily, MetricType, Value};
 use wasm_exporter::registry::Registry;
 use wasm_exporter::sandbox::PluginContext;

@@ -5,18 +5,20 @@
 //! pooling allocator, WASI p2 and the `host` import wired into the linker.
 //! Nothing here runs per scrape except the epoch ticker's increment.
 
+use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use anyhow::{Result, anyhow};
-use wasmtime::component::{HasSelf, Linker};
+use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{
     Config, Enabled, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig,
 };
 
 use crate::bindings::Plugin;
+use crate::cache::CompileCache;
 use crate::sandbox::Sandbox;
 
 /// How often the epoch advances. A running plugin yields to the scheduler
@@ -50,16 +52,25 @@ pub const MAX_WASM_STACK_BYTES: usize = 512 << 10;
 /// which made an empty plugin's scrape 3x slower (20 µs against 7 µs).
 pub const KEEP_RESIDENT_BYTES: usize = 1 << 20;
 
-/// The engine, the linker and the epoch ticker.
+/// The engine, the linker, the compile cache and the epoch ticker.
 pub struct Runtime {
     engine: Engine,
     linker: Linker<Sandbox>,
+    cache: Option<CompileCache>,
+    compilations: AtomicU64,
+    cache_hits: AtomicU64,
     ticker: Option<EpochTicker>,
 }
 
 impl Runtime {
-    /// Builds the engine and linker and starts the epoch ticker.
+    /// Builds the engine and linker and starts the epoch ticker; no compile
+    /// cache.
     pub fn new() -> Result<Arc<Self>> {
+        Runtime::with_cache(None)
+    }
+
+    /// Like [`Runtime::new`], with compiled plugins cached in `cache_dir`.
+    pub fn with_cache(cache_dir: Option<&Path>) -> Result<Arc<Self>> {
         let engine = Engine::new(&engine_config())
             .map_err(|e| anyhow!("cannot create the wasm engine: {e}"))?;
         let mut linker = Linker::new(&engine);
@@ -67,12 +78,46 @@ impl Runtime {
             .map_err(|e| anyhow!("cannot link WASI p2: {e}"))?;
         Plugin::add_to_linker::<Sandbox, HasSelf<Sandbox>>(&mut linker, |s| s)
             .map_err(|e| anyhow!("cannot link the host interface: {e}"))?;
+        let cache = cache_dir
+            .map(|dir| CompileCache::open(dir, &engine))
+            .transpose()?;
         let ticker = EpochTicker::start(engine.clone());
         Ok(Arc::new(Runtime {
             engine,
             linker,
+            cache,
+            compilations: AtomicU64::new(0),
+            cache_hits: AtomicU64::new(0),
             ticker: Some(ticker),
         }))
+    }
+
+    /// Compiles a plugin file's bytes (whose sha256 is given), or loads the
+    /// compilation from the cache. CPU-heavy: call it off the async
+    /// runtime's worker threads.
+    pub fn compile(&self, sha256: &str, bytes: &[u8]) -> wasmtime::Result<Component> {
+        let Some(cache) = &self.cache else {
+            self.compilations.fetch_add(1, Ordering::Relaxed);
+            return Component::new(&self.engine, bytes);
+        };
+        if let Some(component) = cache.get(&self.engine, sha256) {
+            self.cache_hits.fetch_add(1, Ordering::Relaxed);
+            return Ok(component);
+        }
+        self.compilations.fetch_add(1, Ordering::Relaxed);
+        let (component, artifact) = crate::cache::compile_to_artifact(&self.engine, bytes)?;
+        cache.put(sha256, &artifact);
+        Ok(component)
+    }
+
+    /// Plugins compiled since start (cache misses included).
+    pub fn compilations(&self) -> u64 {
+        self.compilations.load(Ordering::Relaxed)
+    }
+
+    /// Plugins loaded from the compile cache since start.
+    pub fn cache_hits(&self) -> u64 {
+        self.cache_hits.load(Ordering::Relaxed)
     }
 
     /// The engine plugins are compiled for.

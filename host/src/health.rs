@@ -18,6 +18,9 @@ use crate::registry::PluginMap;
 pub struct PluginStats {
     failures: [AtomicU64; FailureReason::ALL.len()],
     last: Mutex<Option<LastScrape>>,
+    reloads_ok: AtomicU64,
+    reloads_failed: AtomicU64,
+    last_reload_error: Mutex<Option<String>>,
 }
 
 /// What the last scrape of a plugin found, for the landing page.
@@ -59,6 +62,42 @@ impl PluginStats {
         self.failures[reason.index()].load(Ordering::Relaxed)
     }
 
+    /// Counts a load of a new file version: `Ok` if it now serves, else the
+    /// error (the previous version, if any, keeps serving).
+    pub fn record_reload(&self, result: Result<(), &str>) {
+        let mut last = self
+            .last_reload_error
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        match result {
+            Ok(()) => {
+                self.reloads_ok.fetch_add(1, Ordering::Relaxed);
+                *last = None;
+            }
+            Err(e) => {
+                self.reloads_failed.fetch_add(1, Ordering::Relaxed);
+                *last = Some(e.to_owned());
+            }
+        }
+    }
+
+    /// Loads that succeeded and that failed.
+    pub fn reloads(&self) -> (u64, u64) {
+        (
+            self.reloads_ok.load(Ordering::Relaxed),
+            self.reloads_failed.load(Ordering::Relaxed),
+        )
+    }
+
+    /// Why the last load of a new version failed, while an older one
+    /// serves.
+    pub fn last_reload_error(&self) -> Option<String> {
+        self.last_reload_error
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
     /// The last scrape's result, if the plugin was scraped.
     pub fn last(&self) -> Option<LastScrape> {
         self.last.lock().unwrap_or_else(|e| e.into_inner()).clone()
@@ -85,6 +124,8 @@ pub mod names {
     pub const INFO: &str = "wasm_exporter_plugin";
     /// The host's version (info).
     pub const BUILD: &str = "wasm_exporter_build";
+    /// Loads of new plugin versions by result (counter).
+    pub const RELOADS: &str = "wasm_exporter_plugin_reloads";
 }
 
 fn gauge(name: &str, help: &str, unit: Option<&str>) -> MetricFamily {
@@ -140,6 +181,11 @@ pub fn plugin_families(plugins: &PluginMap, outcomes: &[Outcome]) -> Vec<MetricF
         "The serving version of each plugin.",
         MetricType::Info,
     );
+    let mut reloads = MetricFamily::new(
+        names::RELOADS,
+        "Loads of new versions of the plugin's file, by result; after a failure the previous version keeps serving.",
+        MetricType::Counter,
+    );
     for outcome in outcomes {
         let Some(plugin) = plugins.get(&outcome.plugin) else {
             continue;
@@ -173,6 +219,13 @@ pub fn plugin_families(plugins: &PluginMap, outcomes: &[Outcome]) -> Vec<MetricF
             plugin_label(name),
             Value::Counter(plugin.context.log.dropped() as f64),
         );
+        let (ok, failed) = plugin.stats.reloads();
+        for (result, n) in [("success", ok), ("failure", failed)] {
+            reloads.push(
+                vec![Label::new("plugin", name), Label::new("result", result)],
+                Value::Counter(n as f64),
+            );
+        }
         if let Some(v) = plugin.version() {
             info.push(
                 vec![
@@ -184,7 +237,9 @@ pub fn plugin_families(plugins: &PluginMap, outcomes: &[Outcome]) -> Vec<MetricF
             );
         }
     }
-    vec![up, duration, failures, fuel, memory, series, dropped, info]
+    vec![
+        up, duration, failures, fuel, memory, series, dropped, info, reloads,
+    ]
 }
 
 /// `wasm_exporter_build_info`.

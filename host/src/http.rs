@@ -28,6 +28,7 @@ use tokio::sync::Semaphore;
 use crate::collect::CollectInput;
 use crate::encode::{Exposition, Format};
 use crate::registry::Registry;
+use crate::reload::Reloader;
 use crate::scrape::{self, ScrapeRequest, Selection};
 
 /// The response body type.
@@ -57,6 +58,7 @@ impl Default for ServerConfig {
 /// What every request handler shares.
 pub struct Server {
     registry: Arc<Registry>,
+    reloader: Option<Arc<Reloader>>,
     config: ServerConfig,
     in_flight: Arc<Semaphore>,
     ready: AtomicBool,
@@ -64,7 +66,11 @@ pub struct Server {
 
 impl Server {
     /// A server over `registry`.
-    pub fn new(registry: Arc<Registry>, config: ServerConfig) -> Arc<Self> {
+    pub fn new(
+        registry: Arc<Registry>,
+        reloader: Option<Arc<Reloader>>,
+        config: ServerConfig,
+    ) -> Arc<Self> {
         let permits = if config.max_requests == 0 {
             Semaphore::MAX_PERMITS
         } else {
@@ -72,6 +78,7 @@ impl Server {
         };
         Arc::new(Server {
             registry,
+            reloader,
             config,
             in_flight: Arc::new(Semaphore::new(permits)),
             ready: AtomicBool::new(false),
@@ -114,8 +121,10 @@ impl Server {
     /// Answers one request.
     pub async fn handle(&self, req: Request<Incoming>) -> Response<Body> {
         let path = req.uri().path();
-        let is_reload = path == "/-/reload";
-        if req.method() != Method::GET && req.method() != Method::HEAD && !is_reload {
+        if path == "/-/reload" {
+            return self.reload(req.method()).await;
+        }
+        if req.method() != Method::GET && req.method() != Method::HEAD {
             return text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
         }
         if path == self.config.telemetry_path {
@@ -134,6 +143,30 @@ impl Server {
             }
         } else {
             text(StatusCode::NOT_FOUND, "not found\n")
+        }
+    }
+
+    /// `POST /-/reload`, as Prometheus answers it: 200, or 500 with the
+    /// configuration error (the running configuration stays).
+    async fn reload(&self, method: &Method) -> Response<Body> {
+        if method != Method::POST && method != Method::PUT {
+            return text(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "only POST or PUT requests allowed\n",
+            );
+        }
+        let Some(reloader) = &self.reloader else {
+            return text(StatusCode::NOT_FOUND, "reloading is not enabled\n");
+        };
+        match reloader.reload().await {
+            Ok(report) => {
+                crate::reload::log_report(&report);
+                text(StatusCode::OK, "")
+            }
+            Err(e) => text(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &format!("failed to reload config: {e}\n"),
+            ),
         }
     }
 
@@ -217,13 +250,18 @@ impl Server {
             selection,
             host_series: !probe,
         });
-        let result = match tokio::spawn(scrape::scrape(snapshot, request)).await {
+        let host_series = request.host_series;
+        let mut result = match tokio::spawn(scrape::scrape(snapshot, request)).await {
             Ok(result) => result,
             Err(e) => {
                 tracing::error!(error = %e, "scrape failed");
                 return text(StatusCode::INTERNAL_SERVER_ERROR, "scrape failed\n");
             }
         };
+        if host_series && let Some(reloader) = &self.reloader {
+            result.families.extend(reloader.families());
+            result.families.sort_by(|a, b| a.name.cmp(&b.name));
+        }
         let chunks = Exposition::new(result.families, format, gzip);
         // The permit lives as long as the body is streamed.
         let stream = futures::stream::iter(chunks).map(move |chunk| {
@@ -265,6 +303,10 @@ impl Server {
                         .unwrap_or_default(),
                 ),
                 None => Default::default(),
+            };
+            let detail = match plugin.stats.last_reload_error() {
+                Some(e) => format!("{detail} (newer file not loaded: {e})"),
+                None => detail,
             };
             let sha = plugin
                 .version()

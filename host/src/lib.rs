@@ -3,8 +3,12 @@
 //!
 //! The modules follow one scrape from request to response:
 //!
+//! - [`config`]: the configuration file and the plugin set it describes;
 //! - [`load`]: a `.wasm` file becomes a [`load::PluginVersion`] (compiled and
-//!   linked once, never on the scrape path);
+//!   linked once, never on the scrape path, with [`cache`] keeping compiled
+//!   code across restarts);
+//! - [`reload`]: hot swap: watching files, reloading on demand, replacing a
+//!   plugin only by a version that loads and passes a smoke check;
 //! - [`registry`]: the set of plugins a scrape sees, changeable while scrapes
 //!   run;
 //! - [`sandbox`]: the per-scrape store of one plugin: WASI that grants
@@ -17,11 +21,13 @@
 //! - [`scrape`]: the steps above, run for every plugin of one request;
 //! - [`encode`]: text 0.0.4 and OpenMetrics exposition, streamed;
 //! - [`http`]: the HTTP server.
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod bindings;
+pub mod cache;
 pub mod collect;
+pub mod config;
 pub mod encode;
 pub mod engine;
 pub mod health;
@@ -32,6 +38,7 @@ pub mod log;
 pub mod merge;
 pub mod process;
 pub mod registry;
+pub mod reload;
 pub mod sandbox;
 pub mod scrape;
 pub mod validate;

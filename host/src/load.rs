@@ -94,7 +94,7 @@ pub fn plugin_name(path: &Path) -> String {
 }
 
 /// Loads the plugin at `path`: read, check, compile, link, then call
-/// `describe` once under `limits` as a smoke check.
+/// `describe` and `collect` once under `limits` as a smoke test.
 pub async fn load(
     runtime: &Arc<Runtime>,
     path: &Path,
@@ -104,6 +104,18 @@ pub async fn load(
     let bytes = tokio::fs::read(path)
         .await
         .map_err(|e| fail(path, format!("cannot read: {e}")))?;
+    load_bytes(runtime, path, bytes, context, limits).await
+}
+
+/// [`load`] for a file already read.
+pub async fn load_bytes(
+    runtime: &Arc<Runtime>,
+    path: &Path,
+    bytes: Vec<u8>,
+    context: &Arc<PluginContext>,
+    limits: &PluginLimits,
+) -> Result<PluginVersion, LoadError> {
+    let size_bytes = bytes.len() as u64;
     let rt = runtime.clone();
     let owned_path = path.to_owned();
     let (component, sha256, compile_time) =
@@ -117,7 +129,6 @@ pub async fn load(
         .map_err(|e| fail(path, format!("cannot link: {}", root_message(&e))))?;
     let pre = PluginPre::new(instance_pre)
         .map_err(|e| fail(path, format!("cannot link: {}", root_message(&e))))?;
-    let size_bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     let mut version = PluginVersion {
         path: path.to_owned(),
         sha256,
@@ -133,10 +144,57 @@ pub async fn load(
         .map_err(|f| {
             fail(
                 path,
-                format!("describe failed ({}): {}", f.reason, f.message),
+                format!("smoke test: describe failed ({}): {}", f.reason, f.message),
             )
         })?;
     Ok(version)
+}
+
+/// The smoke test a new version must pass before it replaces a running
+/// one (`describe` already ran at load): one `collect` that does not crash.
+pub async fn smoke_test(
+    version: &PluginVersion,
+    context: &Arc<PluginContext>,
+    limits: &PluginLimits,
+) -> Result<(), LoadError> {
+    smoke_collect(version, context, limits).await.map_err(|f| {
+        fail(
+            &version.path,
+            format!("smoke test: collect failed ({}): {}", f.reason, f.message),
+        )
+    })
+}
+
+/// Longest the smoke test's `collect` may take; past it the plugin is
+/// accepted (it may be waiting on a slow target, which is not a defect).
+pub const SMOKE_COLLECT_MS: u64 = 1_000;
+
+/// Runs `collect` once, as a scrape would, and refuses a plugin that
+/// crashes: a trap, running out of fuel or memory, or output that breaks
+/// the exposition rules. An `err` result, a timeout or an oversized result
+/// are accepted: they depend on the target and the limits, not on the code.
+async fn smoke_collect(
+    version: &PluginVersion,
+    context: &Arc<PluginContext>,
+    limits: &PluginLimits,
+) -> Result<(), collect::Failure> {
+    use crate::collect::FailureReason as R;
+    let time = limits
+        .timeout()
+        .min(Duration::from_millis(SMOKE_COLLECT_MS));
+    let input = collect::CollectInput::default();
+    let outcome = collect::collect(version, context, limits, &input, time).await;
+    match outcome.result {
+        Err(f)
+            if matches!(
+                f.reason,
+                R::Trap | R::Fuel | R::Memory | R::InvalidOutput | R::Host
+            ) =>
+        {
+            Err(f)
+        }
+        _ => Ok(()),
+    }
 }
 
 fn compile(
@@ -156,7 +214,8 @@ fn compile(
     }
     let sha256 = hex::encode(Sha256::digest(bytes));
     let start = Instant::now();
-    let component = Component::new(runtime.engine(), bytes)
+    let component = runtime
+        .compile(&sha256, bytes)
         .map_err(|e| fail(path, format!("invalid component: {}", root_message(&e))))?;
     Ok((component, sha256, start.elapsed()))
 }
@@ -214,62 +273,67 @@ pub fn root_message(e: &wasmtime::Error) -> String {
     root.lines().next().unwrap_or_default().trim().to_owned()
 }
 
-/// Loads every `*.wasm` file of `dir` (sorted by name) as a plugin with the
-/// given limits and no configuration. A file that fails to load is
-/// registered as [`PluginState::Broken`] with its error, and logged.
-pub async fn load_dir(
-    runtime: &Arc<Runtime>,
-    dir: &Path,
-    limits: &PluginLimits,
-) -> anyhow::Result<Vec<Arc<RegisteredPlugin>>> {
-    let entries = std::fs::read_dir(dir)
-        .map_err(|e| anyhow::anyhow!("plugins directory {}: {e}", dir.display()))?;
-    let mut paths: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "wasm") && p.is_file())
-        .collect();
-    paths.sort();
-    let mut plugins = Vec::with_capacity(paths.len());
-    for path in paths {
-        let name = plugin_name(&path);
-        let context = Arc::new(PluginContext::new(&name, Vec::new()));
-        plugins.push(Arc::new(
-            load_plugin(runtime, &name, &path, context, limits.clone()).await,
-        ));
-    }
-    Ok(plugins)
+/// The identity of a plugin file as last seen: cheap to compare (length and
+/// modification time) before hashing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileStamp {
+    /// Length in bytes.
+    pub len: u64,
+    /// Modification time.
+    pub modified: Option<std::time::SystemTime>,
+    /// Hex sha256 of the contents.
+    pub sha256: String,
 }
 
-/// Loads one plugin into a registry entry; a failure becomes a broken entry.
-pub async fn load_plugin(
+impl FileStamp {
+    /// Length and modification time of `path`, without its hash.
+    pub fn stat(path: &Path) -> std::io::Result<(u64, Option<std::time::SystemTime>)> {
+        let m = std::fs::metadata(path)?;
+        Ok((m.len(), m.modified().ok()))
+    }
+}
+
+/// Loads the plugin `spec` describes into a registry entry: a failure
+/// becomes a broken entry. `stats` carries counters over from a previous
+/// version. With `smoke`, the new version must also pass [`smoke_test`]
+/// (when it would replace a running version: a plugin with nothing to
+/// replace is served as it is, and its scrapes say how it fails).
+pub async fn load_spec(
     runtime: &Arc<Runtime>,
-    name: &str,
-    path: &Path,
-    context: Arc<PluginContext>,
-    limits: PluginLimits,
-) -> RegisteredPlugin {
-    let state = match load(runtime, path, &context, &limits).await {
+    spec: &crate::config::PluginSpec,
+    bytes: Vec<u8>,
+    stamp: FileStamp,
+    stats: Option<Arc<PluginStats>>,
+    smoke: bool,
+) -> (RegisteredPlugin, Result<(), LoadError>) {
+    let context = Arc::new(PluginContext::new(&spec.name, spec.config.clone()));
+    let mut result = load_bytes(runtime, &spec.path, bytes, &context, &spec.limits).await;
+    if smoke && let Ok(version) = &result {
+        if let Err(e) = smoke_test(version, &context, &spec.limits).await {
+            result = Err(e);
+        }
+    }
+    let (state, outcome) = match result {
         Ok(version) => {
             tracing::info!(
-                plugin = name,
-                path = %path.display(),
+                plugin = %spec.name,
+                path = %spec.path.display(),
                 sha256 = %&version.sha256[..12],
                 compile_ms = version.compile_time.as_millis() as u64,
                 "plugin loaded"
             );
-            PluginState::Ready(Arc::new(version))
+            (PluginState::Ready(Arc::new(version)), Ok(()))
         }
-        Err(e) => {
-            tracing::error!(plugin = name, error = %e, "plugin failed to load");
-            PluginState::Broken(e.to_string())
-        }
+        Err(e) => (PluginState::Broken(e.to_string()), Err(e)),
     };
-    RegisteredPlugin {
-        name: name.to_owned(),
-        path: path.to_owned(),
+    let plugin = RegisteredPlugin {
+        name: spec.name.clone(),
+        path: spec.path.clone(),
         state,
-        limits,
+        limits: spec.limits.clone(),
         context,
-        stats: Arc::new(PluginStats::default()),
-    }
+        stats: stats.unwrap_or_default(),
+        stamp: std::sync::Mutex::new(Some(stamp)),
+    };
+    (plugin, outcome)
 }

@@ -8,14 +8,17 @@ use std::time::Duration;
 use anyhow::{Context as _, Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use wasm_exporter::cache;
 use wasm_exporter::collect::{self, CollectInput};
+use wasm_exporter::config;
 use wasm_exporter::encode::{self, Format};
 use wasm_exporter::engine::{MAX_PLUGIN_MEMORY_BYTES, Runtime};
 use wasm_exporter::http::{self, Server, ServerConfig};
-use wasm_exporter::limits::{self, PluginLimits};
+use wasm_exporter::limits::{self, PluginLimits, parse_duration};
 use wasm_exporter::load;
 use wasm_exporter::log::LogFormat;
 use wasm_exporter::registry::Registry;
+use wasm_exporter::reload::{self, Reloader, Source};
 use wasm_exporter::sandbox::PluginContext;
 
 /// Prometheus exporter that hosts collectors written as WebAssembly components.
@@ -39,13 +42,44 @@ struct Cli {
 enum Command {
     /// Runs one scrape of one plugin and prints its exposition.
     Collect(CollectArgs),
+    /// Checks a configuration file: syntax, fields, secrets, and that every
+    /// plugin it names loads and passes the smoke test.
+    CheckConfig(CheckConfigArgs),
+}
+
+#[derive(Args, Debug)]
+struct CheckConfigArgs {
+    /// The configuration file.
+    file: PathBuf,
+    #[command(flatten)]
+    limits: LimitArgs,
 }
 
 #[derive(Args, Debug)]
 struct ServeArgs {
     /// Directory whose `*.wasm` files are served as plugins (name = file stem).
-    #[arg(long = "plugins.dir", value_name = "DIR")]
+    #[arg(
+        long = "plugins.dir",
+        value_name = "DIR",
+        conflicts_with = "config_file"
+    )]
     plugins_dir: Option<PathBuf>,
+    /// Configuration file (YAML): plugins, their limits and configuration.
+    #[arg(long = "config.file", value_name = "FILE")]
+    config_file: Option<PathBuf>,
+    /// Directory of the compile cache (compiled plugins kept across restarts).
+    #[arg(long = "cache.dir", value_name = "DIR")]
+    cache_dir: Option<PathBuf>,
+    /// Do not cache compiled plugins on disk.
+    #[arg(long = "cache.disable")]
+    cache_disable: bool,
+    /// Do not watch plugin files and the configuration for changes
+    /// (SIGHUP and POST /-/reload still reload).
+    #[arg(long = "watch.disable")]
+    watch_disable: bool,
+    /// Quiet period after a file change before reloading.
+    #[arg(long = "watch.debounce", default_value = "100ms", value_parser = parse_duration)]
+    watch_debounce: Duration,
     /// Address to listen on (`host:port`, or `:port` for all interfaces).
     #[arg(long = "web.listen-address", default_value = ":9917")]
     listen_address: String,
@@ -149,24 +183,6 @@ fn parse_key_value(s: &str) -> Result<(String, String), String> {
         .ok_or_else(|| format!("{s:?} is not KEY=VALUE"))
 }
 
-/// Parses `500ms`, `5s`, `1m`, `1.5s`.
-fn parse_duration(s: &str) -> Result<Duration, String> {
-    let split = s
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .ok_or_else(|| format!("{s:?} has no unit (use ms, s or m)"))?;
-    let (number, unit) = s.split_at(split);
-    let n: f64 = number
-        .parse()
-        .map_err(|_| format!("{s:?} is not a duration"))?;
-    let secs = match unit {
-        "ms" => n / 1e3,
-        "s" => n,
-        "m" => n * 60.0,
-        _ => return Err(format!("{s:?}: unknown unit {unit:?} (use ms, s or m)")),
-    };
-    Ok(Duration::from_secs_f64(secs))
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Err(e) = wasm_exporter::log::init(&cli.log.level, cli.log.format) {
@@ -179,6 +195,7 @@ fn main() -> ExitCode {
         .expect("building the async runtime");
     let result = match cli.command {
         Some(Command::Collect(args)) => runtime.block_on(collect_once(args)),
+        Some(Command::CheckConfig(args)) => runtime.block_on(check_config(args)),
         None => runtime.block_on(serve(cli.serve)),
     };
     match result {
@@ -193,23 +210,50 @@ fn main() -> ExitCode {
 
 async fn serve(args: ServeArgs) -> Result<ExitCode> {
     let limits = args.limits.limits()?;
-    let Some(dir) = &args.plugins_dir else {
-        bail!("no plugins to serve: give --plugins.dir DIR");
+    let source = match (&args.config_file, &args.plugins_dir) {
+        (Some(file), _) => Source::ConfigFile(file.clone()),
+        (None, Some(dir)) => {
+            if !dir.is_dir() {
+                bail!(
+                    "--plugins.dir {}: not a directory (or does not exist)",
+                    dir.display()
+                );
+            }
+            Source::PluginsDir(dir.clone())
+        }
+        (None, None) => bail!("no plugins to serve: give --plugins.dir DIR or --config.file FILE"),
     };
-    if !dir.is_dir() {
-        bail!(
-            "--plugins.dir {}: not a directory (or does not exist)",
-            dir.display()
-        );
-    }
-    let runtime = Runtime::new()?;
+    let cache_dir =
+        (!args.cache_disable).then(|| args.cache_dir.clone().unwrap_or_else(cache::default_dir));
+    let runtime = Runtime::with_cache(cache_dir.as_deref())?;
     let registry = Registry::default_registry().clone();
-    for plugin in load::load_dir(&runtime, dir, &limits).await? {
-        registry.register(plugin);
+    let reloader = Reloader::new(runtime.clone(), registry.clone(), source, limits);
+    // A configuration that does not load at start is fatal, as in Prometheus.
+    let report = reloader.reload().await.map_err(anyhow::Error::new)?;
+    if !report.settling.is_empty() {
+        // Files modified a moment ago that do not load yet: give them time.
+        tokio::time::sleep(Duration::from_millis(reload::SETTLE_MS)).await;
+        reloader.reload().await.map_err(anyhow::Error::new)?;
     }
-    tracing::info!(plugins = registry.len(), dir = %dir.display(), "plugins loaded");
+    tracing::info!(
+        plugins = registry.len(),
+        compiled = runtime.compilations(),
+        from_cache = runtime.cache_hits(),
+        "plugins loaded"
+    );
+    let _watching = if args.watch_disable {
+        None
+    } else {
+        Some(
+            reloader
+                .watch(args.watch_debounce)
+                .await
+                .context("cannot watch for file changes")?,
+        )
+    };
     let server = Server::new(
         registry,
+        Some(reloader.clone()),
         ServerConfig {
             telemetry_path: args.telemetry_path,
             max_requests: args.max_requests,
@@ -220,11 +264,71 @@ async fn serve(args: ServeArgs) -> Result<ExitCode> {
     server.set_ready(true);
     tracing::info!(address = %address, version = wasm_exporter::VERSION, "listening");
     let serving = tokio::spawn(server.serve(listener));
+    let hangups = tokio::spawn(reload_on_sighup(reloader));
     shutdown_signal().await;
     tracing::info!("shutting down");
     serving.abort();
-    drop(runtime);
+    hangups.abort();
     Ok(ExitCode::SUCCESS)
+}
+
+async fn reload_on_sighup(reloader: Arc<Reloader>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut hangup) = signal(SignalKind::hangup()) else {
+        tracing::warn!("cannot install the SIGHUP handler");
+        return;
+    };
+    while hangup.recv().await.is_some() {
+        tracing::info!("SIGHUP: reloading");
+        if let Ok(report) = reloader.reload().await {
+            reload::log_report(&report);
+        }
+    }
+}
+
+async fn check_config(args: CheckConfigArgs) -> Result<ExitCode> {
+    let limits = args.limits.limits()?;
+    println!("Checking {}", args.file.display());
+    let resolved = match config::load(&args.file, &limits) {
+        Ok(r) => r,
+        Err(e) => {
+            println!("  FAILED: {e}");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let runtime = Runtime::new()?;
+    let mut failed = 0;
+    for spec in resolved.plugins.values() {
+        let context = Arc::new(PluginContext::new(&spec.name, spec.config.clone()));
+        let loaded = match load::load(&runtime, &spec.path, &context, &spec.limits).await {
+            Ok(v) => load::smoke_test(&v, &context, &spec.limits)
+                .await
+                .map(|()| v),
+            Err(e) => Err(e),
+        };
+        match loaded {
+            Ok(v) => println!(
+                "  plugin {}: OK ({}, {} families described)",
+                spec.name,
+                spec.path.display(),
+                v.descriptors.len()
+            ),
+            Err(e) => {
+                failed += 1;
+                println!("  plugin {}: FAILED: {e}", spec.name);
+            }
+        }
+    }
+    if failed > 0 {
+        println!(
+            "  FAILED: {failed} of {} plugins do not load",
+            resolved.plugins.len()
+        );
+        Ok(ExitCode::FAILURE)
+    } else {
+        println!("  SUCCESS: {} plugins found", resolved.plugins.len());
+        Ok(ExitCode::SUCCESS)
+    }
 }
 
 async fn shutdown_signal() {
@@ -274,20 +378,6 @@ async fn collect_once(args: CollectArgs) -> Result<ExitCode> {
             );
             Ok(ExitCode::FAILURE)
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations_parse_with_units() {
-        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
-        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
-        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
-        assert!(parse_duration("5").is_err());
-        assert!(parse_duration("5h").is_err());
     }
 }
 

@@ -34,6 +34,9 @@ pub struct RegisteredPlugin {
     pub context: Arc<PluginContext>,
     /// Its counters and last state, kept across versions.
     pub stats: Arc<PluginStats>,
+    /// The file as last examined (the serving version's, or that of a newer
+    /// file that failed to load while this version kept serving).
+    pub stamp: std::sync::Mutex<Option<crate::load::FileStamp>>,
 }
 
 /// Whether a registered plugin can be scraped.
@@ -129,6 +132,7 @@ mod tests {
             limits: PluginLimits::default(),
             context: Arc::new(PluginContext::new(name, vec![])),
             stats: Arc::new(PluginStats::default()),
+            stamp: Default::default(),
         })
     }
 

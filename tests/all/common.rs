@@ -98,6 +98,7 @@ impl Drop for TempDir {
 /// A running host on a loopback port, killed on drop.
 pub struct Host {
     child: Child,
+    cache: TempDir,
     pub address: String,
     log: Arc<Mutex<Vec<String>>>,
     /// Removed when the host is dropped.
@@ -107,9 +108,22 @@ pub struct Host {
 impl Host {
     /// Starts the host serving the plugins of `dir`, with extra flags.
     pub fn start(dir: TempDir, extra: &[&str]) -> Host {
+        let args = vec!["--plugins.dir".into(), dir.path().as_os_str().to_owned()];
+        Host::start_with(dir, TempDir::new("cache"), args, extra)
+    }
+
+    /// Starts the host with `args` (naming the plugins), a compile cache in
+    /// `cache`, and extra flags; `dir` is kept alive as long as the host.
+    pub fn start_with(
+        dir: TempDir,
+        cache: TempDir,
+        args: Vec<std::ffi::OsString>,
+        extra: &[&str],
+    ) -> Host {
         let mut child = Command::new(binary())
-            .arg("--plugins.dir")
-            .arg(dir.path())
+            .args(args)
+            .arg("--cache.dir")
+            .arg(cache.path())
             .args(["--web.listen-address", "127.0.0.1:0"])
             .args(extra)
             .stdout(Stdio::null())
@@ -142,10 +156,30 @@ impl Host {
         };
         Host {
             child,
+            cache,
             address,
             log,
             _dir: dir,
         }
+    }
+
+    /// The plugins directory (or configuration directory) it serves.
+    pub fn dir(&self) -> &Path {
+        self._dir.path()
+    }
+
+    /// Its compile cache directory.
+    pub fn cache_dir(&self) -> &Path {
+        self.cache.path()
+    }
+
+    /// Stops the host, handing back its directories (for a restart).
+    pub fn stop(mut self) -> (TempDir, TempDir) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let dir = std::mem::replace(&mut self._dir, TempDir::new("stopped"));
+        let cache = std::mem::replace(&mut self.cache, TempDir::new("stopped"));
+        (dir, cache)
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -131,7 +131,6 @@ fn no_accept_header_gets_text_and_gzip_is_honoured() {
     std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&zipped[..]), &mut text)
         .unwrap();
     assert!(text.contains("all_types_requests_total{code=\"200\"} 1027"));
-    assert!(!plain.body.contains("timestamp"));
 }
 
 #[test]

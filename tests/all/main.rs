@@ -8,5 +8,6 @@ mod cli;
 mod concurrency;
 mod exposition;
 mod hostile;
+mod hot_swap;
 mod http;
 mod load_errors;

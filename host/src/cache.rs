@@ -1,0 +1,215 @@
+//! The on-disk cache of compiled plugins, so a restart with unchanged
+//! plugins compiles nothing.
+//!
+//! An entry is keyed by the plugin file's sha256 and a hash of the engine's
+//! compilation settings (a different wasmtime, CPU feature set or config
+//! gets different entries). Its contents are a magic header, an HMAC-SHA256
+//! of the compiled artifact under a key created in the cache directory
+//! (0600) on first use, and the artifact. The host deserializes only an
+//! artifact whose HMAC it verifies, i.e. one it wrote itself: a truncated,
+//! corrupted or foreign entry (copied from another machine or cache) is
+//! removed and the plugin compiled again.
+
+use std::fs;
+use std::hash::{Hash, Hasher};
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+use wasmtime::Engine;
+use wasmtime::component::Component;
+
+const MAGIC: &[u8; 8] = b"WXCACHE1";
+const MAC_BYTES: usize = 32;
+
+/// A directory of compiled plugins.
+#[derive(Debug)]
+pub struct CompileCache {
+    dir: PathBuf,
+    key: [u8; 32],
+    engine_hash: String,
+}
+
+impl CompileCache {
+    /// Opens (creating if needed) the cache in `dir` for `engine`.
+    pub fn open(dir: &Path, engine: &Engine) -> anyhow::Result<Self> {
+        create_private_dir(dir)
+            .map_err(|e| anyhow::anyhow!("--cache.dir {}: {e}", dir.display()))?;
+        let key_path = dir.join("key");
+        let key = match fs::read(&key_path) {
+            Ok(bytes) if bytes.len() == 32 => bytes.try_into().expect("32 bytes"),
+            _ => {
+                let mut key = [0u8; 32];
+                fs::File::open("/dev/urandom")
+                    .and_then(|mut f| f.read_exact(&mut key))
+                    .map_err(|e| anyhow::anyhow!("cannot create a cache key: {e}"))?;
+                write_private(&key_path, &key)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", key_path.display()))?;
+                key
+            }
+        };
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        engine.precompile_compatibility_hash().hash(&mut hasher);
+        Ok(CompileCache {
+            dir: dir.to_owned(),
+            key,
+            engine_hash: format!("{:016x}", hasher.finish()),
+        })
+    }
+
+    /// The cache directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn entry(&self, sha256: &str) -> PathBuf {
+        self.dir
+            .join(format!("{sha256}-{}.cwasm", self.engine_hash))
+    }
+
+    /// The cached compilation of the file with `sha256`, if there is a
+    /// valid one.
+    pub fn get(&self, engine: &Engine, sha256: &str) -> Option<Component> {
+        let path = self.entry(sha256);
+        let bytes = fs::read(&path).ok()?;
+        let artifact = match self.verify(&bytes) {
+            Some(a) => a,
+            None => {
+                tracing::warn!(entry = %path.display(), "corrupt or foreign cache entry; compiling again");
+                let _ = fs::remove_file(&path);
+                return None;
+            }
+        };
+        match deserialize_own(engine, artifact) {
+            Ok(component) => Some(component),
+            Err(e) => {
+                tracing::warn!(entry = %path.display(), error = %e, "unusable cache entry; compiling again");
+                let _ = fs::remove_file(&path);
+                None
+            }
+        }
+    }
+
+    /// Stores a compiled artifact for the file with `sha256`. Failures are
+    /// logged, not fatal: the cache only saves time.
+    pub fn put(&self, sha256: &str, artifact: &[u8]) {
+        let mut bytes = Vec::with_capacity(MAGIC.len() + MAC_BYTES + artifact.len());
+        bytes.extend_from_slice(MAGIC);
+        bytes.extend_from_slice(&hmac(&self.key, artifact));
+        bytes.extend_from_slice(artifact);
+        let path = self.entry(sha256);
+        if let Err(e) = write_private(&path, &bytes) {
+            tracing::warn!(entry = %path.display(), error = %e, "cannot write cache entry");
+        }
+    }
+
+    fn verify<'a>(&self, bytes: &'a [u8]) -> Option<&'a [u8]> {
+        let rest = bytes.strip_prefix(MAGIC.as_slice())?;
+        if rest.len() < MAC_BYTES {
+            return None;
+        }
+        let (mac, artifact) = rest.split_at(MAC_BYTES);
+        let expected = hmac(&self.key, artifact);
+        // Constant-time comparison.
+        let diff = mac
+            .iter()
+            .zip(expected.iter())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b));
+        (diff == 0).then_some(artifact)
+    }
+}
+
+/// Compiles `bytes` into an artifact and loads it, so what runs is exactly
+/// what the cache stores.
+pub fn compile_to_artifact(
+    engine: &Engine,
+    bytes: &[u8],
+) -> wasmtime::Result<(Component, Vec<u8>)> {
+    let artifact = engine.precompile_component(bytes)?;
+    let component = deserialize_own(engine, &artifact)?;
+    Ok((component, artifact))
+}
+
+/// Loads an artifact this host produced: either just now from
+/// `precompile_component`, or from a cache entry whose HMAC under this
+/// cache's private key was verified.
+#[allow(unsafe_code)]
+fn deserialize_own(engine: &Engine, artifact: &[u8]) -> wasmtime::Result<Component> {
+    // SAFETY: `Component::deserialize` trusts its input to be a valid
+    // artifact produced by a compatible wasmtime. Every caller passes bytes
+    // this process compiled itself or bytes carrying a valid HMAC under the
+    // cache's private key, which only this host writes; wasmtime also checks
+    // the artifact's engine compatibility header and fails cleanly on a
+    // mismatch.
+    unsafe { Component::deserialize(engine, artifact) }
+}
+
+fn hmac(key: &[u8; 32], data: &[u8]) -> [u8; 32] {
+    let mut ipad = [0x36u8; 64];
+    let mut opad = [0x5cu8; 64];
+    for (i, k) in key.iter().enumerate() {
+        ipad[i] ^= k;
+        opad[i] ^= k;
+    }
+    let inner = Sha256::new()
+        .chain_update(ipad)
+        .chain_update(data)
+        .finalize();
+    Sha256::new()
+        .chain_update(opad)
+        .chain_update(inner)
+        .finalize()
+        .into()
+}
+
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt as _;
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+}
+
+/// Writes a file readable by its owner only, atomically (temp + rename).
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    fs::rename(&tmp, path)
+}
+
+/// The default cache directory: `$XDG_CACHE_HOME/wasm_exporter`, else
+/// `$HOME/.cache/wasm_exporter`, else one under the temp directory.
+pub fn default_dir() -> PathBuf {
+    if let Some(x) = std::env::var_os("XDG_CACHE_HOME").filter(|v| !v.is_empty()) {
+        return PathBuf::from(x).join("wasm_exporter");
+    }
+    if let Some(home) = std::env::var_os("HOME").filter(|v| !v.is_empty()) {
+        return PathBuf::from(home).join(".cache/wasm_exporter");
+    }
+    std::env::temp_dir().join("wasm_exporter-cache")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hmac_matches_rfc_4231_test_case_1() {
+        // A 20-byte key zero-padded is the same key to HMAC.
+        let mut key = [0u8; 32];
+        key[..20].fill(0x0b);
+        assert_eq!(
+            hex::encode(hmac(&key, b"Hi There")),
+            "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"
+        );
+    }
+}
