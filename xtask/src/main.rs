@@ -93,7 +93,20 @@ fn test(cargo_args: &[OsString]) -> Result<()> {
     let venv = python::ensure_venv(&workspace)?;
     plugins::build(&workspace)?;
     let mut cargo = workspace.cargo();
-    cargo.args(["test", "--release"]).args(cargo_args);
+    cargo.args(["test", "--release"]);
+    // Every test: the host, the build tool and the SDK's native tests
+    // (guest crates only build for wasm32-wasip2), unless told otherwise.
+    let selects_packages = cargo_args
+        .iter()
+        .take_while(|arg| *arg != "--")
+        .any(|arg| {
+            let arg = arg.to_string_lossy();
+            arg == "-p" || arg.starts_with("--package") || arg == "--workspace"
+        });
+    if !selects_packages {
+        cargo.args(["-p", HOST_PACKAGE, "-p", "xtask", "-p", "wasm-exporter-sdk"]);
+    }
+    cargo.args(cargo_args);
     python::activate(&mut cargo, &venv)?;
     workspace.run(&mut cargo)
 }
