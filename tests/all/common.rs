@@ -120,7 +120,19 @@ impl Host {
         args: Vec<std::ffi::OsString>,
         extra: &[&str],
     ) -> Host {
+        Host::start_env(dir, cache, args, extra, &[])
+    }
+
+    /// [`Host::start_with`] with extra environment variables.
+    pub fn start_env(
+        dir: TempDir,
+        cache: TempDir,
+        args: Vec<std::ffi::OsString>,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Host {
         let mut child = Command::new(binary())
+            .envs(env.iter().copied())
             .args(args)
             .arg("--cache.dir")
             .arg(cache.path())
@@ -166,6 +178,11 @@ impl Host {
     /// The plugins directory (or configuration directory) it serves.
     pub fn dir(&self) -> &Path {
         self._dir.path()
+    }
+
+    /// The host's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// Its compile cache directory.

@@ -6,6 +6,7 @@ mod common;
 
 mod cli;
 mod concurrency;
+mod config;
 mod exposition;
 mod hostile;
 mod hot_swap;
