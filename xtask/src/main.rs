@@ -96,13 +96,10 @@ fn test(cargo_args: &[OsString]) -> Result<()> {
     cargo.args(["test", "--release"]);
     // Every test: the host, the build tool and the SDK's native tests
     // (guest crates only build for wasm32-wasip2), unless told otherwise.
-    let selects_packages = cargo_args
-        .iter()
-        .take_while(|arg| *arg != "--")
-        .any(|arg| {
-            let arg = arg.to_string_lossy();
-            arg == "-p" || arg.starts_with("--package") || arg == "--workspace"
-        });
+    let selects_packages = cargo_args.iter().take_while(|arg| *arg != "--").any(|arg| {
+        let arg = arg.to_string_lossy();
+        arg == "-p" || arg.starts_with("--package") || arg == "--workspace"
+    });
     if !selects_packages {
         cargo.args(["-p", HOST_PACKAGE, "-p", "xtask", "-p", "wasm-exporter-sdk"]);
     }
@@ -122,7 +119,7 @@ fn bench(cargo_args: &[OsString]) -> Result<()> {
         .take_while(|arg| *arg != "--")
         .any(|arg| arg.to_string_lossy().starts_with("--bench") || arg == "--all-targets");
     if !selects_benches {
-        cargo.args(["--bench", "scrape"]);
+        cargo.args(["--bench", "scrape", "--bench", "swap"]);
     }
     workspace.run(cargo.args(cargo_args))
 }
