@@ -4,6 +4,7 @@
 //! and its benchmarks against them, so that one command does what otherwise
 //! takes three. Every command it runs is printed first.
 
+mod apt;
 mod peers;
 mod plugins;
 mod python;

@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result, bail};
 
-use crate::{HOST_PACKAGE, Workspace, plugins, python};
+use crate::{HOST_PACKAGE, Workspace, apt, plugins, python};
 
 /// The Debian packages of the Go toolchain and of client_golang (with the
 /// libraries it imports), installed in GOPATH layout under [`GOPATH_DEB`].
@@ -49,20 +49,7 @@ fn ensure_go(workspace: &Workspace) -> Result<()> {
     if go_works() && Path::new(GOPATH_DEB).join(PROMHTTP_DIR).is_dir() {
         return Ok(());
     }
-    let apt = |args: &[&str]| {
-        let mut command = privileged("apt-get");
-        command.args(args).env("DEBIAN_FRONTEND", "noninteractive");
-        command
-    };
-    let mut install = apt(&["install", "-y", "-q"]);
-    install.args(DEB_PACKAGES);
-    if workspace.run(&mut install).is_err() {
-        // A fresh machine may have no package lists yet.
-        workspace.run(&mut apt(&["update", "-q"]))?;
-        workspace
-            .run(&mut install)
-            .context("failed to install Go and client_golang (a Debian-based system is needed)")?;
-    }
+    apt::install(workspace, &DEB_PACKAGES, apt::Recommends::Install)?;
     if !go_works() {
         bail!("`go` still does not run after installing {DEB_PACKAGES:?}");
     }
@@ -76,21 +63,6 @@ fn go_works() -> bool {
         .stderr(Stdio::null())
         .status()
         .is_ok_and(|status| status.success())
-}
-
-/// `program`, through sudo unless this process runs as root.
-fn privileged(program: &str) -> Command {
-    let root = Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|output| output.stdout.trim_ascii() == b"0");
-    if root {
-        Command::new(program)
-    } else {
-        let mut command = Command::new("sudo");
-        command.arg(program);
-        command
-    }
 }
 
 /// Builds `target/peers/go_exporter` in GOPATH mode against Debian's

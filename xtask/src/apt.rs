@@ -1,0 +1,99 @@
+//! Debian packages the tasks need (Go for the peer benchmark), installed
+//! with apt-get when missing: as root, or through sudo otherwise.
+
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::{Context, Result};
+
+use crate::Workspace;
+
+/// Debian's hook that tells maintainer scripts whether they may start a
+/// service; exit status 101 means "no".
+const POLICY_RC_D: &str = "/usr/sbin/policy-rc.d";
+
+/// Whether apt-get should also install the packages' recommendations.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Recommends {
+    Install,
+    Skip,
+}
+
+/// Installs `packages` with apt-get, running `apt-get update` first only if
+/// the install fails (a fresh machine may have no package lists yet).
+///
+/// No service is started by the install: a package that ships a daemon
+/// (prometheus) would otherwise start it, or fail its post-install script
+/// trying, in a container without an init system. When the machine has no
+/// `policy-rc.d` of its own, one that denies every start is put in place
+/// for the install and removed after it.
+pub fn install(workspace: &Workspace, packages: &[&str], recommends: Recommends) -> Result<()> {
+    let apt = |args: &[&str]| {
+        let mut command = privileged("apt-get");
+        command.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+        command
+    };
+    let mut install = apt(&["install", "-y", "-q"]);
+    if recommends == Recommends::Skip {
+        install.arg("--no-install-recommends");
+    }
+    install.args(packages);
+
+    let _policy = DenyServiceStarts::install(workspace)?;
+    if workspace.run(&mut install).is_err() {
+        workspace.run(&mut apt(&["update", "-q"]))?;
+        workspace.run(&mut install).with_context(|| {
+            format!("failed to install {packages:?} (a Debian-based system is needed)")
+        })?;
+    }
+    Ok(())
+}
+
+/// A temporary `policy-rc.d` that denies starting services, removed on drop;
+/// nothing when the machine already has one (its policy is kept).
+struct DenyServiceStarts<'a> {
+    workspace: Option<&'a Workspace>,
+}
+
+impl<'a> DenyServiceStarts<'a> {
+    fn install(workspace: &'a Workspace) -> Result<Self> {
+        if Path::new(POLICY_RC_D).exists() {
+            return Ok(DenyServiceStarts { workspace: None });
+        }
+        let script = format!(
+            "printf '#!/bin/sh\\n# Written by cargo xtask for one apt-get install; removed after it.\\nexit 101\\n' \
+             > {POLICY_RC_D} && chmod 755 {POLICY_RC_D}"
+        );
+        workspace
+            .run(privileged("sh").args(["-c", &script]))
+            .context("failed to write a temporary policy-rc.d")?;
+        Ok(DenyServiceStarts {
+            workspace: Some(workspace),
+        })
+    }
+}
+
+impl Drop for DenyServiceStarts<'_> {
+    fn drop(&mut self) {
+        if let Some(workspace) = self.workspace
+            && let Err(error) = workspace.run(privileged("rm").args(["-f", POLICY_RC_D]))
+        {
+            eprintln!("warning: could not remove the temporary {POLICY_RC_D}: {error:#}");
+        }
+    }
+}
+
+/// `program`, through sudo unless this process runs as root.
+pub fn privileged(program: &str) -> Command {
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|output| output.stdout.trim_ascii() == b"0");
+    if root {
+        Command::new(program)
+    } else {
+        let mut command = Command::new("sudo");
+        command.arg(program);
+        command
+    }
+}
