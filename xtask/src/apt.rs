@@ -1,10 +1,11 @@
-//! Debian packages the tasks need (Go for the peer benchmark), installed
-//! with apt-get when missing: as root, or through sudo otherwise.
+//! Debian packages the tasks need (Go for the peer benchmark, Prometheus
+//! for the end-to-end tests), installed with apt-get when missing: as root,
+//! or through sudo otherwise.
 
 use std::path::Path;
 use std::process::Command;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 
 use crate::Workspace;
 
@@ -96,4 +97,26 @@ pub fn privileged(program: &str) -> Command {
         command.arg(program);
         command
     }
+}
+
+/// The binaries of Debian's `prometheus` package that the end-to-end tests
+/// run (`tests/all/prometheus.rs`).
+pub const PROMETHEUS_BINARIES: [&str; 2] = ["/usr/bin/prometheus", "/usr/bin/promtool"];
+
+/// Installs Debian's `prometheus` package unless its binaries are there.
+/// Only the binaries are used: the tests start their own server.
+pub fn ensure_prometheus(workspace: &Workspace) -> Result<()> {
+    let missing = || {
+        PROMETHEUS_BINARIES
+            .iter()
+            .any(|binary| !Path::new(binary).is_file())
+    };
+    if !missing() {
+        return Ok(());
+    }
+    install(workspace, &["prometheus"], Recommends::Skip)?;
+    if missing() {
+        bail!("{PROMETHEUS_BINARIES:?} are still missing after installing the prometheus package");
+    }
+    Ok(())
 }

@@ -24,8 +24,9 @@ commands:
                    target/test-plugins/
   run [ARGS...]    build the plugins and the host, then run the host on
                    target/plugins/ with ARGS
-  test [ARGS...]   prepare .venv (Python reference parser), build the
-                   plugins, then `cargo test --release ARGS`
+  test [ARGS...]   install Debian's prometheus package (prometheus,
+                   promtool) if missing, prepare .venv (Python reference
+                   parser), build the plugins, then `cargo test --release ARGS`
   bench [ARGS...]  build the plugins, then `cargo bench -p wasm_exporter ARGS`
                    (`--bench scrape` unless ARGS choose benchmarks)
   bench-peers      install Go, client_golang and .venv if missing, build the
@@ -91,6 +92,7 @@ fn run(host_args: &[OsString]) -> Result<()> {
 
 fn test(cargo_args: &[OsString]) -> Result<()> {
     let workspace = Workspace::locate()?;
+    apt::ensure_prometheus(&workspace)?;
     let venv = python::ensure_venv(&workspace)?;
     plugins::build(&workspace)?;
     let mut cargo = workspace.cargo();
