@@ -12,3 +12,4 @@ mod hostile;
 mod hot_swap;
 mod http;
 mod load_errors;
+mod prometheus;

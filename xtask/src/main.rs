@@ -31,7 +31,9 @@ commands:
                    (`--bench scrape` unless ARGS choose benchmarks)
   bench-peers      install Go, client_golang and .venv if missing, build the
                    plugins, the Go peer and the host, then run the peer
-                   benchmark (`cargo bench -p wasm_exporter --bench peers`)";
+                   benchmark (`cargo bench -p wasm_exporter --bench peers`)
+  soak [-- OPTS]   soak and load test against the real binary (default 60 s,
+                   50 plugins, 20 scrapes/s; --duration SECS for longer)";
 
 /// The host package.
 const HOST_PACKAGE: &str = "wasm_exporter";
@@ -46,6 +48,7 @@ fn main() -> ExitCode {
         Some("test") => test(&rest),
         Some("bench") => bench(&rest),
         Some("bench-peers") if rest.is_empty() => peers::bench_peers(),
+        Some("soak") => soak(&rest),
         Some("help" | "-h" | "--help") => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -108,6 +111,18 @@ fn test(cargo_args: &[OsString]) -> Result<()> {
     }
     cargo.args(cargo_args);
     python::activate(&mut cargo, &venv)?;
+    workspace.run(&mut cargo)
+}
+
+/// The soak test: `cargo bench --bench soak`, options after `--`.
+fn soak(args: &[OsString]) -> Result<()> {
+    let workspace = build_plugins()?;
+    let mut cargo = workspace.cargo();
+    cargo.args(["bench", "-p", HOST_PACKAGE, "--bench", "soak"]);
+    let options: Vec<&OsString> = args.iter().filter(|a| *a != "--").collect();
+    if !options.is_empty() {
+        cargo.arg("--").args(options);
+    }
     workspace.run(&mut cargo)
 }
 
