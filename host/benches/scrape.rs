@@ -88,15 +88,21 @@ fn registry_of(
             ("series".to_owned(), series.to_string()),
             ("prefix".to_owned(), name.clone()),
         ];
-        let context = Arc::new(PluginContext::new(&name, config));
-        let plugin = rt.block_on(load::load_plugin(
-            runtime,
-            &name,
-            &path,
-            context,
-            PluginLimits::default(),
-        ));
-        assert!(plugin.version().is_some());
+        let spec = PluginSpec {
+            name,
+            path: path.clone(),
+            limits: PluginLimits::default(),
+            config,
+        };
+        let bytes = std::fs::read(&path).unwrap();
+        let stamp = FileStamp {
+            len: bytes.len() as u64,
+            modified: None,
+            sha256: String::new(),
+        };
+        let (plugin, loaded) =
+            rt.block_on(load::load_spec(runtime, &spec, bytes, stamp, None, false));
+        loaded.unwrap();
         registry.register(Arc::new(plugin));
     }
     registry

@@ -308,10 +308,11 @@ pub async fn load_spec(
 ) -> (RegisteredPlugin, Result<(), LoadError>) {
     let context = Arc::new(PluginContext::new(&spec.name, spec.config.clone()));
     let mut result = load_bytes(runtime, &spec.path, bytes, &context, &spec.limits).await;
-    if smoke && let Ok(version) = &result {
-        if let Err(e) = smoke_test(version, &context, &spec.limits).await {
-            result = Err(e);
-        }
+    if smoke
+        && let Ok(version) = &result
+        && let Err(e) = smoke_test(version, &context, &spec.limits).await
+    {
+        result = Err(e);
     }
     let (state, outcome) = match result {
         Ok(version) => {

@@ -185,11 +185,6 @@ impl Host {
         self.child.id()
     }
 
-    /// Its compile cache directory.
-    pub fn cache_dir(&self) -> &Path {
-        self.cache.path()
-    }
-
     /// Stops the host, handing back its directories (for a restart).
     pub fn stop(mut self) -> (TempDir, TempDir) {
         let _ = self.child.kill();
