@@ -28,7 +28,11 @@ fn target_dir() -> PathBuf {
 
 fn plugin(kind: &str, name: &str) -> PathBuf {
     let p = target_dir().join(kind).join(format!("{name}.wasm"));
-    assert!(p.is_file(), "{} missing: run `cargo xtask plugins`", p.display());
+    assert!(
+        p.is_file(),
+        "{} missing: run `cargo xtask plugins`",
+        p.display()
+    );
     p
 }
 
@@ -42,7 +46,12 @@ impl Host {
         let started = Instant::now();
         let mut child = Command::new(env!("CARGO_BIN_EXE_wasm_exporter"))
             .args(args)
-            .args(["--web.listen-address", "127.0.0.1:0", "--log.level", "warn,wasm_exporter=info"])
+            .args([
+                "--web.listen-address",
+                "127.0.0.1:0",
+                "--log.level",
+                "warn,wasm_exporter=info",
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -108,7 +117,10 @@ fn ms(d: Duration) -> String {
 fn swap_latencies(cache: bool, n: usize) -> Vec<Duration> {
     let dir = temp_dir(if cache { "swap_warm" } else { "swap_cold" });
     let cache_dir = temp_dir("swap_cache");
-    let versions = [plugin("plugins", "demo_latency"), plugin("plugins", "demo_queue")];
+    let versions = [
+        plugin("plugins", "demo_latency"),
+        plugin("plugins", "demo_queue"),
+    ];
     let markers = ["demo_latency_", "demo_queue_"];
     install(&dir, "swap", &versions[0]);
     let mut args = vec!["--plugins.dir", dir.to_str().unwrap()];
@@ -130,7 +142,10 @@ fn swap_latencies(cache: bool, n: usize) -> Vec<Duration> {
             if body.contains(markers[v]) && !body.contains(markers[1 - v]) {
                 break;
             }
-            assert!(started.elapsed() < Duration::from_secs(10), "swap never served");
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "swap never served"
+            );
             std::thread::sleep(Duration::from_millis(2));
         }
         latencies.push(started.elapsed());
@@ -150,9 +165,23 @@ fn restart_to_ready(runs: usize) -> (usize, Vec<Duration>) {
         .map(|n| (n.to_string(), plugin("plugins", n)))
         .collect();
     for n in [
-        "all_types", "bench_series", "echo_request", "empty", "swap_a", "swap_b", "error",
-        "bad_name", "dup_series", "huge", "loop", "membomb", "panic", "recursion",
-        "stdout_flood", "peer_load", "sleeper",
+        "all_types",
+        "bench_series",
+        "echo_request",
+        "empty",
+        "swap_a",
+        "swap_b",
+        "error",
+        "bad_name",
+        "dup_series",
+        "huge",
+        "loop",
+        "membomb",
+        "panic",
+        "recursion",
+        "stdout_flood",
+        "peer_load",
+        "sleeper",
     ] {
         if names.len() == 20 {
             break;
@@ -177,8 +206,16 @@ fn restart_to_ready(runs: usize) -> (usize, Vec<Duration>) {
         let ready = client.get(format!("{}/-/ready", host.base)).send().unwrap();
         assert_eq!(ready.status().as_u16(), 200);
         times.push(started.elapsed());
-        let page = client.get(format!("{}/metrics", host.base)).send().unwrap().text().unwrap();
-        assert!(page.contains("wasm_exporter_plugin_compilations_total 0"), "restart compiled nothing");
+        let page = client
+            .get(format!("{}/metrics", host.base))
+            .send()
+            .unwrap()
+            .text()
+            .unwrap();
+        assert!(
+            page.contains("wasm_exporter_plugin_compilations_total 0"),
+            "restart compiled nothing"
+        );
     }
     let _ = std::fs::remove_dir_all(&dir);
     let _ = std::fs::remove_dir_all(&cache_dir);
@@ -194,7 +231,10 @@ fn scrape_latencies(swapping: bool, duration: Duration) -> Vec<Duration> {
     for n in ["demo_queue", "demo_latency", "demo_config"] {
         install(&dir, n, &plugin("plugins", n));
     }
-    let versions = [plugin("test-plugins", "swap_a"), plugin("test-plugins", "swap_b")];
+    let versions = [
+        plugin("test-plugins", "swap_a"),
+        plugin("test-plugins", "swap_b"),
+    ];
     install(&dir, "swap", &versions[0]);
     let (host, _) = Host::start(&[
         "--plugins.dir",
@@ -232,7 +272,10 @@ fn scrape_latencies(swapping: bool, duration: Duration) -> Vec<Duration> {
         }
     }
     stop.store(true, Ordering::Relaxed);
-    let mut all: Vec<Duration> = scrapers.into_iter().flat_map(|s| s.join().unwrap()).collect();
+    let mut all: Vec<Duration> = scrapers
+        .into_iter()
+        .flat_map(|s| s.join().unwrap())
+        .collect();
     drop(host);
     let _ = std::fs::remove_dir_all(&dir);
     let _ = std::fs::remove_dir_all(&cache_dir);
