@@ -260,11 +260,15 @@ async fn serve(args: ServeArgs) -> Result<ExitCode> {
             timeout_offset: args.timeout_offset,
         },
     );
+    // Install the SIGHUP handler before announcing readiness: a SIGHUP that
+    // arrived before it would terminate the process.
+    use tokio::signal::unix::{SignalKind, signal};
+    let hangup = signal(SignalKind::hangup()).context("cannot install the SIGHUP handler")?;
     let (listener, address) = http::bind(&args.listen_address).await?;
     server.set_ready(true);
     tracing::info!(address = %address, version = wasm_exporter::VERSION, "listening");
     let serving = tokio::spawn(server.serve(listener));
-    let hangups = tokio::spawn(reload_on_sighup(reloader));
+    let hangups = tokio::spawn(reload_on_sighup(reloader, hangup));
     shutdown_signal().await;
     tracing::info!("shutting down");
     serving.abort();
@@ -272,12 +276,7 @@ async fn serve(args: ServeArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn reload_on_sighup(reloader: Arc<Reloader>) {
-    use tokio::signal::unix::{SignalKind, signal};
-    let Ok(mut hangup) = signal(SignalKind::hangup()) else {
-        tracing::warn!("cannot install the SIGHUP handler");
-        return;
-    };
+async fn reload_on_sighup(reloader: Arc<Reloader>, mut hangup: tokio::signal::unix::Signal) {
     while hangup.recv().await.is_some() {
         tracing::info!("SIGHUP: reloading");
         if let Ok(report) = reloader.reload().await {
