@@ -120,7 +120,8 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         "m" => n * 60.0,
         _ => return Err(format!("{s:?}: unknown unit {unit:?} (use ms, s or m)")),
     };
-    Ok(Duration::from_secs_f64(secs))
+    // `from_secs_f64` would panic on a duration past `Duration::MAX`.
+    Duration::try_from_secs_f64(secs).map_err(|_| format!("{s:?} is too long"))
 }
 
 #[cfg(test)]
@@ -134,6 +135,8 @@ mod tests {
         assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
         assert!(parse_duration("5").is_err());
         assert!(parse_duration("5h").is_err());
+        assert!(parse_duration("99999999999999999999999s").is_err());
+        assert!(parse_duration(&format!("{}s", "9".repeat(400))).is_err());
     }
 
     #[test]
