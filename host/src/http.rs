@@ -233,7 +233,8 @@ impl Server {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<f64>().ok())
             .filter(|s| s.is_finite() && *s > 0.0)
-            .map(Duration::from_secs_f64);
+            // Past `Duration::MAX` (`1e300`) is no limit, not a panic.
+            .and_then(|s| Duration::try_from_secs_f64(s).ok());
         let (format, content_type) = match forced_format {
             Some(f) => (f, f.content_type()),
             None => Format::negotiate(
