@@ -29,8 +29,10 @@ struct Slot {
     keys: Option<HashSet<String>>,
 }
 
+/// A series' label set as Prometheus reads it: sorted, and without the
+/// labels whose value is empty.
 fn series_key(labels: &[Label]) -> String {
-    let mut sorted: Vec<&Label> = labels.iter().collect();
+    let mut sorted: Vec<&Label> = labels.iter().filter(|l| !l.value.is_empty()).collect();
     sorted.sort_by(|a, b| a.name.cmp(&b.name));
     let mut key = String::new();
     for l in sorted {

@@ -218,17 +218,21 @@ impl Hasher for FastHasher {
     }
 }
 
-/// A hash of a label set that does not depend on label order.
+/// A hash of a label set that does not depend on label order. A label
+/// with an empty value is left out: Prometheus reads it as no label.
 fn label_set_hash(labels: &[Label]) -> u64 {
-    labels.iter().fold(0u64, |acc, l| {
-        let mut h = FastHasher::default();
-        h.write(l.name.as_bytes());
-        h.write_u64(0xff);
-        h.write(l.value.as_bytes());
-        // Finalise so that summing per-label hashes keeps their entropy.
-        let x = h.finish();
-        acc.wrapping_add(x ^ (x >> 29))
-    })
+    labels
+        .iter()
+        .filter(|l| !l.value.is_empty())
+        .fold(0u64, |acc, l| {
+            let mut h = FastHasher::default();
+            h.write(l.name.as_bytes());
+            h.write_u64(0xff);
+            h.write(l.value.as_bytes());
+            // Finalise so that summing per-label hashes keeps their entropy.
+            let x = h.finish();
+            acc.wrapping_add(x ^ (x >> 29))
+        })
 }
 
 /// Keys are already hashes.
@@ -249,8 +253,11 @@ impl Hasher for IdentityHasher {
     }
 }
 
+/// Whether two label sets (each without a repeated name) name the same
+/// series, where a label with an empty value is the same as no label.
 fn same_label_set(a: &[Label], b: &[Label]) -> bool {
-    a.len() == b.len() && a.iter().all(|l| b.contains(l))
+    let set = |x: &[Label]| x.iter().filter(|l| !l.value.is_empty()).count();
+    set(a) == set(b) && a.iter().all(|l| l.value.is_empty() || b.contains(l))
 }
 
 /// Renders a label set for an error message, shortened.
@@ -484,6 +491,11 @@ mod tests {
             "twice",
         );
         assert!(check(vec![gauge("g", &[&[("a", "1")], &[("a", "2")], &[]])]).is_ok());
+        rejects(
+            vec![gauge("g", &[&[("a", "1"), ("b", "")], &[("a", "1")]])],
+            FailureReason::InvalidOutput,
+            "duplicate series",
+        );
     }
 
     #[test]
