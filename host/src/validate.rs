@@ -145,6 +145,11 @@ fn normalise_and_check_family(family: &mut MetricFamily) -> Result<(), String> {
             "family {original:?}: the prefix {RESERVED_PREFIX} is reserved for the host's own series"
         ));
     }
+    if family.type_ == MetricType::StateSet && !is_label_name(&family.name) {
+        return Err(format!(
+            "family {original:?}: a state set's name is also the label name of its states, so it cannot contain ':'"
+        ));
+    }
     let suffix = match family.type_ {
         MetricType::Counter => Some("_total"),
         MetricType::Info => Some("_info"),
@@ -619,6 +624,13 @@ mod tests {
             f
         };
         assert!(check(vec![states(&["open", "closed"])]).is_ok());
+        let mut colon = states(&["open"]);
+        colon.name = "door:state".into();
+        rejects(
+            vec![colon],
+            FailureReason::InvalidOutput,
+            "cannot contain ':'",
+        );
         rejects(
             vec![states(&["open", "open"])],
             FailureReason::InvalidOutput,
