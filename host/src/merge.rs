@@ -141,6 +141,16 @@ fn find_conflict(
                 ));
             }
         } else {
+            // Nor may it take the name of a host family: a gauge `x`, or
+            // a counter `x` written as `x_total`.
+            for name in [family.name.clone(), format!("{}_total", family.name)] {
+                if let Some(Owner::Host) = samples.get(&name) {
+                    return Some(format!(
+                        "family {:?} has the name of one of the host's own families",
+                        family.name
+                    ));
+                }
+            }
             for name in sample_names(family) {
                 if let Some(&owner) = samples.get(&name) {
                     return Some(format!(
@@ -233,5 +243,28 @@ mod tests {
         );
         let c = outcomes[2].result.as_ref().unwrap_err();
         assert!(c.message.contains("host"), "{}", c.message);
+    }
+
+    #[test]
+    fn host_family_names_are_not_taken() {
+        let info = |name: &str| {
+            let mut f = MetricFamily::new(name, "i", MetricType::Info);
+            f.push(Vec::new(), Value::Info);
+            f
+        };
+        let mut outcomes = vec![
+            outcome("a", vec![info("process_open_fds")]),
+            outcome("b", vec![info("process_cpu_seconds")]),
+            outcome("c", vec![info("process")]),
+        ];
+        merge(
+            &mut outcomes,
+            &["process_open_fds", "process_cpu_seconds_total"],
+        );
+        for o in &outcomes[..2] {
+            let failure = o.result.as_ref().unwrap_err();
+            assert!(failure.message.contains("host's own"), "{failure}");
+        }
+        assert!(outcomes[2].result.is_ok());
     }
 }

@@ -40,17 +40,19 @@ pub fn is_label_name(s: &str) -> bool {
         && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
-/// The sample names a (normalised) family produces in either format, so
-/// two families that would write the same sample name can be caught.
+/// The sample names a (normalised) family produces in either format, and
+/// the names its metadata lines use (`x` in OpenMetrics, `x_total` or
+/// `x_info` in the text format), so two families that would write the
+/// same sample or family name can be caught.
 pub fn sample_names(family: &MetricFamily) -> Vec<String> {
     let n = &family.name;
     let with = |suffixes: &[&str]| suffixes.iter().map(|s| format!("{n}{s}")).collect();
     match family.type_ {
-        MetricType::Counter => with(&["_total", "_created"]),
+        MetricType::Counter => with(&["", "_total", "_created"]),
         MetricType::Gauge | MetricType::Unknown | MetricType::StateSet => with(&[""]),
-        MetricType::Histogram => with(&["_bucket", "_count", "_sum", "_created"]),
+        MetricType::Histogram => with(&["", "_bucket", "_count", "_sum", "_created"]),
         MetricType::Summary => with(&["", "_count", "_sum", "_created"]),
-        MetricType::Info => with(&["_info"]),
+        MetricType::Info => with(&["", "_info"]),
     }
 }
 
@@ -664,6 +666,22 @@ mod tests {
         );
         rejects(
             vec![gauge("g", &[&[]]), gauge("g", &[&[]])],
+            FailureReason::InvalidOutput,
+            "also written",
+        );
+        // Different samples, but one family name (`# TYPE g` twice in
+        // OpenMetrics, `# TYPE g_total` twice in the text format).
+        let mut counter = MetricFamily::new("g_total", "h", MetricType::Counter);
+        counter.push(Vec::new(), Value::Counter(1.0));
+        rejects(
+            vec![gauge("g", &[&[]]), counter.clone()],
+            FailureReason::InvalidOutput,
+            "also written",
+        );
+        let mut h = histogram(&[(f64::INFINITY, 1)], 1);
+        h.name = "g_total".into();
+        rejects(
+            vec![counter, h],
             FailureReason::InvalidOutput,
             "also written",
         );
