@@ -9,6 +9,7 @@ mod concurrency;
 mod config;
 mod expfmt;
 mod exposition;
+mod fuzz_plugin;
 mod hostile;
 mod hot_swap;
 mod http;
