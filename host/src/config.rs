@@ -251,7 +251,7 @@ fn apply(
         if d.is_zero() {
             return Err(err("timeout", "must be more than 0".into()));
         }
-        limits.timeout_ms = d.as_millis().try_into().unwrap_or(u64::MAX);
+        limits.timeout_ms = crate::limits::whole_millis(d);
     }
     if let Some(fuel) = overrides.fuel {
         if fuel == 0 {

@@ -104,6 +104,15 @@ pub fn plugin_deadline(
     allowed.max(Duration::from_millis(MIN_DEADLINE_MS))
 }
 
+/// Milliseconds of `d`, rounded up, so a sub-millisecond timeout is not
+/// stored as none.
+pub fn whole_millis(d: Duration) -> u64 {
+    d.as_nanos()
+        .div_ceil(1_000_000)
+        .try_into()
+        .unwrap_or(u64::MAX)
+}
+
 /// Parses a duration the way Prometheus flags and files write them:
 /// `500ms`, `5s`, `1.5s`, `2m`.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -127,6 +136,13 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sub_millisecond_timeouts_round_up() {
+        assert_eq!(whole_millis(Duration::from_micros(500)), 1);
+        assert_eq!(whole_millis(Duration::from_millis(7)), 7);
+        assert_eq!(whole_millis(Duration::MAX), u64::MAX);
+    }
 
     #[test]
     fn durations_parse_with_units() {

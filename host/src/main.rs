@@ -125,7 +125,7 @@ impl LimitArgs {
         }
         Ok(PluginLimits {
             fuel: self.fuel,
-            timeout_ms: self.timeout.as_millis().try_into().unwrap_or(u64::MAX),
+            timeout_ms: limits::whole_millis(self.timeout),
             memory_bytes: self.memory_bytes,
             max_series: self.max_series,
             max_bytes: self.max_bytes,
