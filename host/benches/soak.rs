@@ -231,8 +231,14 @@ fn main() {
     let rss_start = rss_kib(pid);
     let mut swaps = 0;
     let mut last_swap = Instant::now();
+    // RSS at every tenth of the run, to tell a plateau from a leak.
+    let mut samples = vec![(started.elapsed(), rss_start)];
+    let sample_every = o.duration / 10;
     while started.elapsed() < o.duration {
         std::thread::sleep(Duration::from_millis(100));
+        if started.elapsed() >= samples.last().unwrap().0 + sample_every {
+            samples.push((started.elapsed(), rss_kib(pid)));
+        }
         if last_swap.elapsed() >= o.swap_every {
             swaps += 1;
             install(&dir.join("plugins"), "swap", &versions[swaps % 2]);
@@ -272,6 +278,11 @@ fn main() {
         rss_start as f64 / 1024.0,
         rss_end as f64 / 1024.0
     );
+    let trace: Vec<String> = samples
+        .iter()
+        .map(|(t, kib)| format!("{}s:{:.1}", t.as_secs(), *kib as f64 / 1024.0))
+        .collect();
+    println!("RSS over the run (MiB): {}", trace.join(" "));
     if let Some(p) = first_failure.lock().unwrap().as_ref() {
         println!("first failure: {p}");
     }
