@@ -98,7 +98,7 @@ fn registry_of(
         let stamp = FileStamp {
             len: bytes.len() as u64,
             modified: None,
-            sha256: String::new(),
+            sha256: load::sha256_hex(&bytes),
         };
         let (plugin, loaded) =
             rt.block_on(load::load_spec(runtime, &spec, bytes, stamp, None, false));

@@ -81,6 +81,18 @@ pub mod model {
             }
         }
 
+        /// A family of one unlabelled series (a host series such as
+        /// `process_open_fds`); a counter's value becomes a counter value.
+        pub fn single(name: &str, help: &str, type_: MetricType, value: f64) -> Self {
+            let mut f = MetricFamily::new(name, help, type_);
+            let value = match type_ {
+                MetricType::Counter => Value::Counter(value),
+                _ => Value::Gauge(value),
+            };
+            f.push(Vec::new(), value);
+            f
+        }
+
         /// Adds one series.
         pub fn push(&mut self, labels: Vec<Label>, value: Value) {
             self.metrics.push(Metric { labels, value });

@@ -32,8 +32,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::engine::MAX_PLUGIN_MEMORY_BYTES;
-use crate::limits::{PluginLimits, parse_duration};
+use crate::limits::{PluginLimits, check_memory_bytes, parse_duration};
 
 /// A configuration error. Its `Display` names the file, line and field.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -260,13 +259,7 @@ fn apply(
         limits.fuel = fuel;
     }
     if let Some(m) = overrides.memory_bytes {
-        if m > MAX_PLUGIN_MEMORY_BYTES {
-            return Err(err(
-                "memory_bytes",
-                format!("{m} is over the host's ceiling of {MAX_PLUGIN_MEMORY_BYTES}"),
-            ));
-        }
-        limits.memory_bytes = m;
+        limits.memory_bytes = check_memory_bytes(m).map_err(|e| err("memory_bytes", e))?;
     }
     if let Some(n) = overrides.max_series {
         limits.max_series = n;

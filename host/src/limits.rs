@@ -104,6 +104,16 @@ pub fn plugin_deadline(
     allowed.max(Duration::from_millis(MIN_DEADLINE_MS))
 }
 
+/// Checks a configured memory cap against the ceiling the instance pool
+/// was built for ([`crate::engine::MAX_PLUGIN_MEMORY_BYTES`]).
+pub fn check_memory_bytes(bytes: u64) -> Result<u64, String> {
+    let ceiling = crate::engine::MAX_PLUGIN_MEMORY_BYTES;
+    if bytes > ceiling {
+        return Err(format!("{bytes} is over the host's ceiling of {ceiling}"));
+    }
+    Ok(bytes)
+}
+
 /// Milliseconds of `d`, rounded up, so a sub-millisecond timeout is not
 /// stored as none.
 pub fn whole_millis(d: Duration) -> u64 {

@@ -104,14 +104,22 @@ pub async fn load(
     let bytes = tokio::fs::read(path)
         .await
         .map_err(|e| fail(path, format!("cannot read: {e}")))?;
-    load_bytes(runtime, path, bytes, context, limits).await
+    let sha256 = sha256_hex(&bytes);
+    load_bytes(runtime, path, bytes, sha256, context, limits).await
 }
 
-/// [`load`] for a file already read.
+/// Hex sha256 of a plugin file's bytes: its identity in the compile cache
+/// and in `wasm_exporter_plugin_info`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// [`load`] for a file already read and hashed ([`sha256_hex`]).
 pub async fn load_bytes(
     runtime: &Arc<Runtime>,
     path: &Path,
     bytes: Vec<u8>,
+    sha256: String,
     context: &Arc<PluginContext>,
     limits: &PluginLimits,
 ) -> Result<PluginVersion, LoadError> {
@@ -119,7 +127,7 @@ pub async fn load_bytes(
     let rt = runtime.clone();
     let owned_path = path.to_owned();
     let (component, sha256, compile_time) =
-        tokio::task::spawn_blocking(move || compile(&rt, &owned_path, &bytes))
+        tokio::task::spawn_blocking(move || compile(&rt, &owned_path, &bytes, sha256))
             .await
             .map_err(|e| fail(path, format!("compilation panicked: {e}")))??;
     let wit_version = check_exports(runtime, path, &component)?;
@@ -201,6 +209,7 @@ fn compile(
     runtime: &Runtime,
     path: &Path,
     bytes: &[u8],
+    sha256: String,
 ) -> Result<(Component, String, Duration), LoadError> {
     if bytes.len() < 8 || &bytes[..4] != b"\0asm" {
         return Err(fail(path, "not a WebAssembly file (no \\0asm header)"));
@@ -212,7 +221,6 @@ fn compile(
              or wrap it with `wasm-tools component new`",
         ));
     }
-    let sha256 = hex::encode(Sha256::digest(bytes));
     let start = Instant::now();
     let component = runtime
         .compile(&sha256, bytes)
@@ -307,7 +315,8 @@ pub async fn load_spec(
     smoke: bool,
 ) -> (RegisteredPlugin, Result<(), LoadError>) {
     let context = Arc::new(PluginContext::new(&spec.name, spec.config.clone()));
-    let mut result = load_bytes(runtime, &spec.path, bytes, &context, &spec.limits).await;
+    let sha256 = stamp.sha256.clone();
+    let mut result = load_bytes(runtime, &spec.path, bytes, sha256, &context, &spec.limits).await;
     if smoke
         && let Ok(version) = &result
         && let Err(e) = smoke_test(version, &context, &spec.limits).await

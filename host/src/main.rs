@@ -12,7 +12,7 @@ use wasm_exporter::cache;
 use wasm_exporter::collect::{self, CollectInput};
 use wasm_exporter::config;
 use wasm_exporter::encode::{self, Format};
-use wasm_exporter::engine::{MAX_PLUGIN_MEMORY_BYTES, Runtime};
+use wasm_exporter::engine::Runtime;
 use wasm_exporter::http::{self, Server, ServerConfig};
 use wasm_exporter::limits::{self, PluginLimits, parse_duration};
 use wasm_exporter::load;
@@ -117,16 +117,12 @@ struct LimitArgs {
 
 impl LimitArgs {
     fn limits(&self) -> Result<PluginLimits> {
-        if self.memory_bytes > MAX_PLUGIN_MEMORY_BYTES {
-            bail!(
-                "--plugin.memory-bytes {} is over the host's ceiling of {MAX_PLUGIN_MEMORY_BYTES}",
-                self.memory_bytes
-            );
-        }
+        let memory_bytes = limits::check_memory_bytes(self.memory_bytes)
+            .map_err(|e| anyhow::anyhow!("--plugin.memory-bytes {e}"))?;
         Ok(PluginLimits {
             fuel: self.fuel,
             timeout_ms: limits::whole_millis(self.timeout),
-            memory_bytes: self.memory_bytes,
+            memory_bytes,
             max_series: self.max_series,
             max_bytes: self.max_bytes,
         })

@@ -1,7 +1,7 @@
 //! The standard `process_*` series of a Prometheus exporter, read from
 //! `/proc/self` on Linux (absent elsewhere).
 
-use crate::model::{MetricFamily, MetricType, Value};
+use crate::model::{MetricFamily, MetricType};
 
 const USER_HZ: f64 = 100.0;
 
@@ -15,16 +15,6 @@ pub const SAMPLE_NAMES: [&str; 7] = [
     "process_resident_memory_bytes",
     "process_start_time_seconds",
 ];
-
-fn one(name: &str, help: &str, type_: MetricType, value: f64) -> MetricFamily {
-    let mut f = MetricFamily::new(name, help, type_);
-    let value = match type_ {
-        MetricType::Counter => Value::Counter(value),
-        _ => Value::Gauge(value),
-    };
-    f.push(Vec::new(), value);
-    f
-}
 
 /// The process families, or none where `/proc` cannot be read.
 pub fn families() -> Vec<MetricFamily> {
@@ -70,7 +60,7 @@ fn read() -> Option<Vec<MetricFamily>> {
             .unwrap_or(-1.0)
     };
     Some(vec![
-        one(
+        MetricFamily::single(
             // A counter's family name is its base; `_total` is added on
             // exposition.
             "process_cpu_seconds",
@@ -78,37 +68,37 @@ fn read() -> Option<Vec<MetricFamily>> {
             MetricType::Counter,
             (utime + stime) / ticks,
         ),
-        one(
+        MetricFamily::single(
             "process_max_fds",
             "Maximum number of open file descriptors.",
             MetricType::Gauge,
             limit("Max open files"),
         ),
-        one(
+        MetricFamily::single(
             "process_open_fds",
             "Number of open file descriptors.",
             MetricType::Gauge,
             open_fds,
         ),
-        one(
+        MetricFamily::single(
             "process_resident_memory_bytes",
             "Resident memory size in bytes.",
             MetricType::Gauge,
             rss_kib * 1024.0,
         ),
-        one(
+        MetricFamily::single(
             "process_start_time_seconds",
             "Start time of the process since unix epoch in seconds.",
             MetricType::Gauge,
             boot_time + start_ticks / ticks,
         ),
-        one(
+        MetricFamily::single(
             "process_virtual_memory_bytes",
             "Virtual memory size in bytes.",
             MetricType::Gauge,
             vsize,
         ),
-        one(
+        MetricFamily::single(
             "process_virtual_memory_max_bytes",
             "Maximum amount of virtual memory available in bytes.",
             MetricType::Gauge,
@@ -120,6 +110,7 @@ fn read() -> Option<Vec<MetricFamily>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Value;
 
     #[test]
     fn process_families_are_read_and_plausible() {

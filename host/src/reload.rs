@@ -17,14 +17,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use notify::{EventKind, RecursiveMode, Watcher as _};
-use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
 use crate::config::{self, ConfigError, PluginSpec, ResolvedConfig};
 use crate::engine::Runtime;
 use crate::limits::PluginLimits;
 use crate::load::{self, FileStamp};
-use crate::model::{MetricFamily, MetricType, Value};
+use crate::model::{MetricFamily, MetricType};
 use crate::registry::{PluginState, RegisteredPlugin, Registry};
 
 /// How long a freshly modified file that fails to load is given to finish
@@ -183,7 +182,7 @@ impl Reloader {
             let stamp = FileStamp {
                 len: bytes.len() as u64,
                 modified,
-                sha256: hex::encode(Sha256::digest(&bytes)),
+                sha256: load::sha256_hex(&bytes),
             };
             if same_settings && stamp_now.as_ref().is_some_and(|s| s.sha256 == stamp.sha256) {
                 // Touched, not changed.
@@ -239,16 +238,9 @@ impl Reloader {
     /// The host's reload series.
     pub fn families(&self) -> Vec<MetricFamily> {
         let status = self.status.lock().unwrap_or_else(|p| p.into_inner());
-        let gauge = |name: &str, help: &str, v: f64| {
-            let mut f = MetricFamily::new(name, help, MetricType::Gauge);
-            f.push(Vec::new(), Value::Gauge(v));
-            f
-        };
-        let counter = |name: &str, help: &str, v: u64| {
-            let mut f = MetricFamily::new(name, help, MetricType::Counter);
-            f.push(Vec::new(), Value::Counter(v as f64));
-            f
-        };
+        let gauge = |name, help, v| MetricFamily::single(name, help, MetricType::Gauge, v);
+        let counter =
+            |name, help, v: u64| MetricFamily::single(name, help, MetricType::Counter, v as f64);
         vec![
             gauge(
                 "wasm_exporter_config_last_reload_successful",
