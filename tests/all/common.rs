@@ -26,8 +26,9 @@ pub fn target_dir() -> PathBuf {
 /// The repository root.
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
+        .ancestors()
+        .nth(2)
+        .expect("host/server/ is two levels below the repository root")
         .to_owned()
 }
 

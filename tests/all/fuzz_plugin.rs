@@ -12,13 +12,13 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use wasm_exporter::collect::Outcome;
-use wasm_exporter::limits::PluginLimits;
-use wasm_exporter::merge::merge;
-use wasm_exporter::model::{
+use wasm_exporter::runtime::limits::PluginLimits;
+use wasm_exporter::runtime::outcome::{Failure, Outcome};
+use wasm_exporter::scrape::merge;
+use wasm_exporter_exposition::model::{
     Bucket, Histogram, Label, MetricFamily, MetricType, Quantile, State, Summary, Value,
 };
-use wasm_exporter::validate::validate;
+use wasm_exporter_exposition::validate::validate;
 
 use crate::common::{Host, TempDir, example_plugin, test_plugin};
 use crate::expfmt::{self, Format, compare, expected};
@@ -111,7 +111,7 @@ fn predict(plan: &Plan) -> Prediction {
         Plan::Sleep(_) => return Prediction::Down(&["timeout"]),
     };
     let mut families: Vec<MetricFamily> = families.iter().map(family).collect();
-    let result = validate(&mut families, &PluginLimits::default());
+    let result = validate(&mut families, &PluginLimits::default().output());
     if let Plan::Families {
         defect: Some(defect),
         ..
@@ -120,7 +120,7 @@ fn predict(plan: &Plan) -> Prediction {
         assert!(result.is_err(), "the validator accepted {defect}");
     }
     match result {
-        Err((failure, _)) => Prediction::Down(match failure.reason.as_str() {
+        Err(rejection) => Prediction::Down(match Failure::from(rejection).reason.as_str() {
             "invalid_output" => &["invalid_output"],
             "too_large" => &["too_large"],
             other => panic!("validate failed with {other}"),
@@ -134,7 +134,7 @@ fn predict(plan: &Plan) -> Prediction {
                 memory_peak_bytes: 0,
                 series: 0,
             }];
-            let merged = merge(&mut outcomes, &wasm_exporter::process::SAMPLE_NAMES);
+            let merged = merge(&mut outcomes);
             match &outcomes[0].result {
                 Ok(_) => Prediction::Up(merged),
                 Err(_) => Prediction::Down(&["conflict"]),

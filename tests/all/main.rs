@@ -7,6 +7,8 @@ mod common;
 mod cli;
 mod concurrency;
 mod config;
+#[allow(dead_code)]
+#[path = "../exposition/expfmt.rs"]
 mod expfmt;
 mod exposition;
 mod fuzz_plugin;

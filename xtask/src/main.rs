@@ -35,8 +35,15 @@ commands:
   soak [-- OPTS]   soak and load test against the real binary (default 60 s,
                    50 plugins, 20 scrapes/s; --duration SECS for longer)";
 
-/// The host package.
+/// The host package: the server, with the `wasm_exporter` binary.
 const HOST_PACKAGE: &str = "wasm_exporter";
+
+/// The host's crates, from the bottom layer up.
+const HOST_CRATES: [&str; 3] = [
+    "wasm-exporter-exposition",
+    "wasm-exporter-runtime",
+    HOST_PACKAGE,
+];
 
 fn main() -> ExitCode {
     let mut args = std::env::args_os().skip(1);
@@ -100,14 +107,17 @@ fn test(cargo_args: &[OsString]) -> Result<()> {
     plugins::build(&workspace)?;
     let mut cargo = workspace.cargo();
     cargo.args(["test", "--release"]);
-    // Every test: the host, the build tool and the SDK's native tests
-    // (guest crates only build for wasm32-wasip2), unless told otherwise.
+    // Every test: the host's three crates, the build tool and the SDK's
+    // native tests (guest crates only build for wasm32-wasip2), unless told
+    // otherwise.
     let selects_packages = cargo_args.iter().take_while(|arg| *arg != "--").any(|arg| {
         let arg = arg.to_string_lossy();
         arg == "-p" || arg.starts_with("--package") || arg == "--workspace"
     });
     if !selects_packages {
-        cargo.args(["-p", HOST_PACKAGE, "-p", "xtask", "-p", "wasm-exporter-sdk"]);
+        for package in HOST_CRATES.iter().chain(&["xtask", "wasm-exporter-sdk"]) {
+            cargo.args(["-p", package]);
+        }
     }
     cargo.args(cargo_args);
     python::activate(&mut cargo, &venv)?;

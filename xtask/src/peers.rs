@@ -1,4 +1,4 @@
-//! `cargo xtask bench-peers`: the peer benchmark (`host/benches/peers.rs`),
+//! `cargo xtask bench-peers`: the peer benchmark (`host/server/benches/peers.rs`),
 //! which serves the same load from wasm_exporter, a client_golang exporter
 //! and a Python prometheus_client exporter and scrapes them side by side.
 //!

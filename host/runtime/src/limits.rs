@@ -1,0 +1,147 @@
+//! Every resource limit a plugin runs under, with its default.
+//!
+//! A plugin is untrusted code run on every scrape. Each limit below answers
+//! one way such code could hurt the host or the other plugins; a plugin that
+//! reaches one is reported down for that scrape with the matching reason, and
+//! nothing else is affected.
+
+use std::time::Duration;
+
+pub use wasm_exporter_exposition::validate::{DEFAULT_MAX_BYTES, DEFAULT_MAX_SERIES, OutputLimits};
+
+/// Fuel (roughly, wasm instructions) one `collect` may burn. Stops a plugin
+/// that computes forever from holding a core; at ~10 M units per ms this is
+/// about 100 ms of guest work, ~300x what returning 1000 series costs.
+pub const DEFAULT_FUEL: u64 = 1_000_000_000;
+
+/// Wall-clock time one `collect` may take, before the scrape's own timeout
+/// shortens it. Stops a plugin that blocks (sleeps, waits on I/O) from
+/// holding the scrape past what Prometheus will wait for.
+pub const DEFAULT_TIMEOUT_MS: u64 = 5_000;
+
+/// Linear memory (all memories of the instance together) one `collect` may
+/// grow to. Stops a memory bomb from taking the host's RAM.
+pub const DEFAULT_MEMORY_BYTES: u64 = 64 << 20;
+
+/// The largest memory cap a plugin may be configured with. Each slot of
+/// the instance pool reserves address space (not RAM) for this much, so
+/// it bounds the host's address-space reservation, not its RAM.
+pub const MAX_PLUGIN_MEMORY_BYTES: u64 = 1 << 30;
+
+/// Table elements an instance may hold. Stops table growth from being a
+/// second memory bomb.
+pub const MAX_TABLE_ELEMENTS: usize = 1_000_000;
+
+/// Bytes of stdout and of stderr kept per plugin per scrape for the log; the
+/// rest is discarded (the plugin sees its writes succeed). Stops a chatty
+/// plugin from filling the host's memory or log.
+pub const STDIO_CAPTURE_BYTES: usize = 16 << 10;
+
+/// Log records a plugin may emit in a burst, and per second after that
+/// (through `log` and stdout/stderr together). Stops one plugin from
+/// flooding the host's log.
+pub const LOG_BURST: u32 = 50;
+/// See [`LOG_BURST`].
+pub const LOG_RECORDS_PER_SECOND: u32 = 5;
+
+/// The shortest deadline a plugin is given, however little time the scrape
+/// has left, so a tiny or odd timeout header still lets fast plugins answer.
+pub const MIN_DEADLINE_MS: u64 = 10;
+
+/// The limits one plugin runs under.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PluginLimits {
+    /// See [`DEFAULT_FUEL`].
+    pub fuel: u64,
+    /// See [`DEFAULT_TIMEOUT_MS`].
+    pub timeout_ms: u64,
+    /// See [`DEFAULT_MEMORY_BYTES`].
+    pub memory_bytes: u64,
+    /// See [`DEFAULT_MAX_SERIES`].
+    pub max_series: u64,
+    /// See [`DEFAULT_MAX_BYTES`].
+    pub max_bytes: u64,
+}
+
+impl Default for PluginLimits {
+    fn default() -> Self {
+        PluginLimits {
+            fuel: DEFAULT_FUEL,
+            timeout_ms: DEFAULT_TIMEOUT_MS,
+            memory_bytes: DEFAULT_MEMORY_BYTES,
+            max_series: DEFAULT_MAX_SERIES,
+            max_bytes: DEFAULT_MAX_BYTES,
+        }
+    }
+}
+
+impl PluginLimits {
+    /// The plugin's own timeout as a duration.
+    pub fn timeout(&self) -> Duration {
+        Duration::from_millis(self.timeout_ms)
+    }
+
+    /// The caps its output is validated against.
+    pub fn output(&self) -> OutputLimits {
+        OutputLimits {
+            max_series: self.max_series,
+            max_bytes: self.max_bytes,
+        }
+    }
+}
+
+/// The time one plugin gets in a scrape: its own timeout, shortened to what
+/// the scraper allows (its timeout minus `offset`), never below
+/// [`MIN_DEADLINE_MS`].
+pub fn plugin_deadline(
+    limits: &PluginLimits,
+    scrape_timeout: Option<Duration>,
+    offset: Duration,
+) -> Duration {
+    let own = limits.timeout();
+    let allowed = match scrape_timeout {
+        Some(t) => own.min(t.saturating_sub(offset)),
+        None => own,
+    };
+    allowed.max(Duration::from_millis(MIN_DEADLINE_MS))
+}
+
+/// Checks a configured memory cap against the ceiling the instance pool
+/// was built for ([`MAX_PLUGIN_MEMORY_BYTES`]).
+pub fn check_memory_bytes(bytes: u64) -> Result<u64, String> {
+    let ceiling = MAX_PLUGIN_MEMORY_BYTES;
+    if bytes > ceiling {
+        return Err(format!("{bytes} is over the host's ceiling of {ceiling}"));
+    }
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deadline_is_the_shorter_of_plugin_and_scrape_timeouts() {
+        let limits = PluginLimits {
+            timeout_ms: 5_000,
+            ..PluginLimits::default()
+        };
+        let offset = Duration::from_millis(500);
+        assert_eq!(
+            plugin_deadline(&limits, None, offset),
+            Duration::from_secs(5)
+        );
+        assert_eq!(
+            plugin_deadline(&limits, Some(Duration::from_secs(2)), offset),
+            Duration::from_millis(1_500)
+        );
+        assert_eq!(
+            plugin_deadline(&limits, Some(Duration::from_secs(30)), offset),
+            Duration::from_secs(5)
+        );
+        assert_eq!(
+            plugin_deadline(&limits, Some(Duration::from_millis(100)), offset),
+            Duration::from_millis(MIN_DEADLINE_MS)
+        );
+    }
+}

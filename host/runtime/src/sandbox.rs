@@ -1,0 +1,355 @@
+//! The per-scrape store of one plugin.
+//!
+//! A [`Sandbox`] is created for every `collect` and dropped right after it,
+//! so nothing a plugin does survives into the next scrape. It owns the WASI
+//! context (which grants nothing: no files, environment, arguments, sockets
+//! or name lookup; only clocks and random numbers), the memory meter the
+//! store's limiter consults, the captured stdout/stderr, and the `host`
+//! import's view of the plugin (its name, configuration and log budget).
+//!
+//! This module must never hand a plugin anything the operator did not grant.
+
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use wasmtime::ResourceLimiter;
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
+use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use crate::bindings::model::Level;
+use crate::bindings::wasm_exporter::collector::host;
+use crate::limits::{MAX_TABLE_ELEMENTS, STDIO_CAPTURE_BYTES};
+use crate::log::LogBudget;
+
+/// What the `host` import knows of a plugin; shared by all its scrapes.
+#[derive(Debug)]
+pub struct PluginContext {
+    /// The plugin's name, attached to everything it logs.
+    pub name: String,
+    /// The operator's key/value configuration for the plugin, sorted by key.
+    pub config: Vec<(String, String)>,
+    /// The plugin's log rate limit, shared across scrapes.
+    pub log: LogBudget,
+}
+
+impl PluginContext {
+    /// A context with the given configuration (sorted here).
+    pub fn new(name: impl Into<String>, mut config: Vec<(String, String)>) -> Self {
+        config.sort();
+        PluginContext {
+            name: name.into(),
+            config,
+            log: LogBudget::default(),
+        }
+    }
+
+    /// Logs one record on behalf of the plugin, within its budget.
+    pub fn log(&self, level: Level, message: &str) {
+        if self.log.take() {
+            crate::log::plugin_record(&self.name, level, message);
+        }
+    }
+}
+
+/// Accounts for the linear memory of one instance and refuses growth past
+/// the plugin's cap.
+#[derive(Debug, Default)]
+pub struct MemoryMeter {
+    cap_bytes: usize,
+    total_bytes: usize,
+    /// The most memory the instance held at once.
+    pub peak_bytes: usize,
+    /// Whether a growth was refused (the plugin then fails with reason
+    /// `memory`, whatever the trap that follows looks like).
+    pub refused: bool,
+}
+
+impl MemoryMeter {
+    /// A meter refusing growth past `cap_bytes` in total.
+    pub fn new(cap_bytes: u64) -> Self {
+        MemoryMeter {
+            cap_bytes: usize::try_from(cap_bytes).unwrap_or(usize::MAX),
+            ..MemoryMeter::default()
+        }
+    }
+}
+
+impl ResourceLimiter for MemoryMeter {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let next = self
+            .total_bytes
+            .saturating_sub(current)
+            .saturating_add(desired);
+        if next > self.cap_bytes {
+            self.refused = true;
+            wasmtime::bail!(
+                "memory limit exceeded: growing to {next} bytes, limit {} bytes",
+                self.cap_bytes
+            );
+        }
+        self.total_bytes = next;
+        self.peak_bytes = self.peak_bytes.max(next);
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= MAX_TABLE_ELEMENTS)
+    }
+}
+
+/// The state of one plugin's store for one scrape.
+pub struct Sandbox {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    /// The memory meter the store's limiter points at.
+    pub memory: MemoryMeter,
+    /// The plugin this store runs.
+    pub plugin: Arc<PluginContext>,
+    /// What the plugin wrote to stdout.
+    pub stdout: CapturedOutput,
+    /// What the plugin wrote to stderr.
+    pub stderr: CapturedOutput,
+}
+
+impl Sandbox {
+    /// A sandbox that grants nothing, with memory capped at `memory_bytes`.
+    pub fn new(plugin: Arc<PluginContext>, memory_bytes: u64) -> Self {
+        let stdout = CapturedOutput::new(STDIO_CAPTURE_BYTES);
+        let stderr = CapturedOutput::new(STDIO_CAPTURE_BYTES);
+        let wasi = WasiCtx::builder()
+            .stdout(stdout.clone())
+            .stderr(stderr.clone())
+            // The builder allows TCP/UDP (with every address denied) by
+            // default; switch the interfaces off outright.
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .build();
+        Sandbox {
+            wasi,
+            table: ResourceTable::new(),
+            memory: MemoryMeter::new(memory_bytes),
+            plugin,
+            stdout,
+            stderr,
+        }
+    }
+
+    /// Sends what the plugin wrote to stdout/stderr to the host's log, one
+    /// record per line, within the plugin's log budget. Returns the last
+    /// line written to stderr (a panic message, typically).
+    pub fn flush_output(&self) -> Option<String> {
+        let mut last_stderr = None;
+        for (stream, output) in [("stdout", &self.stdout), ("stderr", &self.stderr)] {
+            let (text, dropped) = output.take();
+            let text = String::from_utf8_lossy(&text);
+            if stream == "stderr" {
+                last_stderr = stderr_summary(&text);
+            }
+            for line in text.lines() {
+                if !line.is_empty() && self.plugin.log.take() {
+                    crate::log::plugin_output(&self.plugin.name, stream, line);
+                }
+            }
+            if dropped > 0 && self.plugin.log.take() {
+                crate::log::plugin_output(
+                    &self.plugin.name,
+                    stream,
+                    &format!("({dropped} more bytes discarded)"),
+                );
+            }
+        }
+        last_stderr
+    }
+}
+
+/// The most telling stderr line: a Rust panic's location and message when
+/// there is one, else the last line.
+fn stderr_summary(text: &str) -> Option<String> {
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    if let Some(i) = lines.iter().rposition(|l| l.contains("panicked at")) {
+        let message = lines.get(i + 1).filter(|l| !l.starts_with("note:"));
+        return Some(match message {
+            Some(m) => format!("{} {m}", lines[i]),
+            None => lines[i].to_owned(),
+        });
+    }
+    lines.last().map(|l| (*l).to_owned())
+}
+
+impl WasiView for Sandbox {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl host::Host for Sandbox {
+    fn log(&mut self, level: Level, message: String) {
+        self.plugin.log(level, &message);
+    }
+
+    fn config(&mut self) -> Vec<(String, String)> {
+        self.plugin.config.clone()
+    }
+
+    fn config_get(&mut self, key: String) -> Option<String> {
+        self.plugin
+            .config
+            .binary_search_by(|(k, _)| k.as_str().cmp(&key))
+            .ok()
+            .map(|i| self.plugin.config[i].1.clone())
+    }
+}
+
+/// A stdout/stderr that keeps the first `capacity` bytes and silently
+/// discards the rest, so a plugin printing in a loop neither fills memory
+/// nor fails on a full pipe (it runs into its fuel or deadline instead).
+#[derive(Clone, Debug)]
+pub struct CapturedOutput {
+    inner: Arc<Mutex<Captured>>,
+}
+
+#[derive(Debug, Default)]
+struct Captured {
+    bytes: Vec<u8>,
+    capacity: usize,
+    dropped: u64,
+}
+
+impl CapturedOutput {
+    /// A capture keeping at most `capacity` bytes.
+    pub fn new(capacity: usize) -> Self {
+        CapturedOutput {
+            inner: Arc::new(Mutex::new(Captured {
+                capacity,
+                ..Captured::default()
+            })),
+        }
+    }
+
+    fn append(&self, data: &[u8]) {
+        let mut c = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let room = c.capacity.saturating_sub(c.bytes.len());
+        let kept = room.min(data.len());
+        c.bytes.extend_from_slice(&data[..kept]);
+        c.dropped += (data.len() - kept) as u64;
+    }
+
+    /// Takes the kept bytes and the count of discarded ones.
+    pub fn take(&self) -> (Vec<u8>, u64) {
+        let mut c = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let dropped = std::mem::take(&mut c.dropped);
+        (std::mem::take(&mut c.bytes), dropped)
+    }
+}
+
+impl IsTerminal for CapturedOutput {
+    fn is_terminal(&self) -> bool {
+        false
+    }
+}
+
+impl StdoutStream for CapturedOutput {
+    fn p2_stream(&self) -> Box<dyn OutputStream> {
+        Box::new(self.clone())
+    }
+
+    fn async_stream(&self) -> Box<dyn tokio::io::AsyncWrite + Send + Sync> {
+        Box::new(self.clone())
+    }
+}
+
+impl OutputStream for CapturedOutput {
+    fn write(&mut self, bytes: Bytes) -> Result<(), StreamError> {
+        self.append(&bytes);
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), StreamError> {
+        Ok(())
+    }
+
+    fn check_write(&mut self) -> Result<usize, StreamError> {
+        Ok(64 << 10)
+    }
+}
+
+#[wasmtime_wasi::async_trait]
+impl Pollable for CapturedOutput {
+    async fn ready(&mut self) {}
+}
+
+impl tokio::io::AsyncWrite for CapturedOutput {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        self.append(buf);
+        Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn capture_keeps_the_first_bytes_and_counts_the_rest() {
+        let out = CapturedOutput::new(4);
+        out.append(b"ab");
+        out.append(b"cdef");
+        assert_eq!(out.take(), (b"abcd".to_vec(), 2));
+        assert_eq!(out.take(), (Vec::new(), 0));
+    }
+
+    #[test]
+    fn stderr_summary_prefers_the_panic_message() {
+        let panic = "thread '<unnamed>' panicked at src/lib.rs:9:5:\nboom\nnote: run with `RUST_BACKTRACE=1`\n";
+        assert_eq!(
+            stderr_summary(panic).as_deref(),
+            Some("thread '<unnamed>' panicked at src/lib.rs:9:5: boom")
+        );
+        assert_eq!(stderr_summary("a\nb\n").as_deref(), Some("b"));
+        assert_eq!(stderr_summary(""), None);
+    }
+
+    #[test]
+    fn meter_refuses_growth_past_the_cap_and_tracks_peak() {
+        let mut m = MemoryMeter::new(100);
+        assert!(m.memory_growing(0, 60, None).unwrap());
+        assert!(m.memory_growing(60, 90, None).unwrap());
+        assert!(m.memory_growing(90, 120, None).is_err());
+        assert!(m.refused);
+        assert_eq!(m.peak_bytes, 90);
+    }
+}

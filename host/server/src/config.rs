@@ -1,0 +1,669 @@
+//! The configuration file (`--config.file`, YAML) and the plugin set it
+//! describes.
+//!
+//! ```yaml
+//! global:                 # defaults for every plugin (each field optional)
+//!   timeout: 5s
+//!   fuel: 1000000000
+//!   memory_bytes: 67108864
+//!   max_series: 50000
+//!   max_bytes: 16777216
+//! plugins_dir: plugins/   # serve every *.wasm here too (name = file stem)
+//! plugins:
+//!   - name: redis         # default: the file stem
+//!     path: redis.wasm    # relative to this file's directory
+//!     limits: { timeout: 2s }
+//!     config:
+//!       address: 127.0.0.1:6379
+//!       password: { file: /etc/wasm_exporter/redis-password }
+//!       token: { env: REDIS_TOKEN }
+//! ```
+//!
+//! Secrets are referenced, never inlined: a `{ file: ... }` or `{ env: ... }`
+//! value is read when the configuration is loaded and handed to the plugin,
+//! but never written to a log, an error or the landing page.
+//!
+//! Errors name the file, the line where it can be found, the field and the
+//! reason, as `promtool check config` does.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use wasm_exporter_runtime::limits::{PluginLimits, check_memory_bytes};
+use wasm_exporter_runtime::load::plugin_name;
+
+/// A configuration error. Its `Display` names the file, line and field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The configuration file (or directory, for `--plugins.dir`).
+    pub file: PathBuf,
+    /// The 1-based line the error is on, when known.
+    pub line: Option<usize>,
+    /// The field, as a path (`plugins[1].limits.timeout`), when known.
+    pub field: Option<String>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+        }
+        if let Some(field) = &self.field {
+            write!(f, ": {field}")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// The file as written.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    /// Defaults for every plugin.
+    #[serde(default)]
+    pub global: LimitOverrides,
+    /// A directory whose `*.wasm` files are served with the global limits.
+    #[serde(default)]
+    pub plugins_dir: Option<PathBuf>,
+    /// Plugins listed one by one.
+    #[serde(default)]
+    pub plugins: Vec<PluginEntry>,
+}
+
+/// Limits that override the defaults; every field optional.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct LimitOverrides {
+    /// Wall-clock limit of one collect (`5s`, `800ms`).
+    pub timeout: Option<String>,
+    /// Fuel budget of one collect.
+    pub fuel: Option<u64>,
+    /// Linear memory cap in bytes.
+    pub memory_bytes: Option<u64>,
+    /// Samples one scrape may return.
+    pub max_series: Option<u64>,
+    /// Estimated exposition bytes one scrape may return.
+    pub max_bytes: Option<u64>,
+}
+
+/// One plugin of the `plugins` list.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PluginEntry {
+    /// Its name; the file stem when absent.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Its `.wasm` file, relative to the configuration file's directory.
+    pub path: PathBuf,
+    /// Limits over the global ones.
+    #[serde(default)]
+    pub limits: LimitOverrides,
+    /// Key/value configuration handed to the plugin.
+    #[serde(default)]
+    pub config: BTreeMap<String, ConfigValue>,
+}
+
+/// A configuration value: inline, or a reference to a secret.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum ConfigValue {
+    /// A string written in the file.
+    Text(String),
+    /// An integer written in the file.
+    Integer(i64),
+    /// A number written in the file.
+    Number(f64),
+    /// A boolean written in the file.
+    Bool(bool),
+    /// A secret read from a file or an environment variable of the host.
+    Secret(SecretRef),
+}
+
+/// Where a secret lives. Exactly one field is set.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct SecretRef {
+    /// A file whose contents (without a trailing newline) are the value.
+    #[serde(default)]
+    pub file: Option<PathBuf>,
+    /// An environment variable of the host holding the value.
+    #[serde(default)]
+    pub env: Option<String>,
+}
+
+/// One plugin to serve, with everything resolved.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PluginSpec {
+    /// The plugin's name.
+    pub name: String,
+    /// Its file.
+    pub path: PathBuf,
+    /// Its limits.
+    pub limits: PluginLimits,
+    /// Its configuration, secrets resolved, sorted by key.
+    pub config: Vec<(String, String)>,
+}
+
+impl fmt::Debug for PluginSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Values may be secrets: show the keys only.
+        let keys: Vec<&str> = self.config.iter().map(|(k, _)| k.as_str()).collect();
+        f.debug_struct("PluginSpec")
+            .field("name", &self.name)
+            .field("path", &self.path)
+            .field("limits", &self.limits)
+            .field("config_keys", &keys)
+            .finish()
+    }
+}
+
+/// The plugin set a configuration describes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ResolvedConfig {
+    /// Every plugin, by name.
+    pub plugins: BTreeMap<String, PluginSpec>,
+    /// Directories to watch for new, changed and removed plugin files.
+    pub watch_dirs: Vec<PathBuf>,
+}
+
+/// Whether `name` is acceptable as a plugin name (it becomes a label value
+/// and appears in logs): letters, digits, `_`, `-` and `.`.
+pub fn is_plugin_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 128
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.')
+}
+
+/// Reads, parses and resolves a configuration file.
+pub fn load(path: &Path, defaults: &PluginLimits) -> Result<ResolvedConfig, ConfigError> {
+    let (file, text) = read(path)?;
+    let base_dir = path.parent().unwrap_or(Path::new(""));
+    resolve(&file, path, base_dir, Some(&text), defaults)
+}
+
+/// The plugin set of a plugins directory alone (`--plugins.dir`).
+pub fn from_dir(dir: &Path, defaults: &PluginLimits) -> Result<ResolvedConfig, ConfigError> {
+    let file = ConfigFile {
+        plugins_dir: Some(dir.to_owned()),
+        ..ConfigFile::default()
+    };
+    resolve(&file, dir, Path::new(""), None, defaults)
+}
+
+/// Reads and parses a configuration file.
+pub fn read(path: &Path) -> Result<(ConfigFile, String), ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+        file: path.to_owned(),
+        line: None,
+        field: None,
+        message: format!("cannot read: {e}"),
+    })?;
+    let file = parse(&text, path)?;
+    Ok((file, text))
+}
+
+/// Parses configuration text; `path` is used in errors.
+pub fn parse(text: &str, path: &Path) -> Result<ConfigFile, ConfigError> {
+    if text.trim().is_empty() {
+        return Ok(ConfigFile::default());
+    }
+    serde_norway::from_str(text).map_err(|e| {
+        let line = e.location().map(|l| l.line());
+        let mut message = e.to_string();
+        // The position is reported separately.
+        if let Some(i) = message.find(" at line ") {
+            message.truncate(i);
+        }
+        let (field, message) = match message.split_once(": ") {
+            Some((field, rest)) if !field.contains(' ') => {
+                (Some(field.to_owned()), rest.to_owned())
+            }
+            _ => (None, message),
+        };
+        ConfigError {
+            file: path.to_owned(),
+            line,
+            field,
+            message,
+        }
+    })
+}
+
+/// Applies `overrides` over `base`.
+fn apply(
+    base: &PluginLimits,
+    overrides: &LimitOverrides,
+    err: &dyn Fn(&str, String) -> ConfigError,
+) -> Result<PluginLimits, ConfigError> {
+    let mut limits = base.clone();
+    if let Some(t) = &overrides.timeout {
+        let d = parse_duration(t).map_err(|m| err("timeout", m))?;
+        if d.is_zero() {
+            return Err(err("timeout", "must be more than 0".into()));
+        }
+        limits.timeout_ms = whole_millis(d);
+    }
+    if let Some(fuel) = overrides.fuel {
+        if fuel == 0 {
+            return Err(err("fuel", "must be more than 0".into()));
+        }
+        limits.fuel = fuel;
+    }
+    if let Some(m) = overrides.memory_bytes {
+        limits.memory_bytes = check_memory_bytes(m).map_err(|e| err("memory_bytes", e))?;
+    }
+    if let Some(n) = overrides.max_series {
+        limits.max_series = n;
+    }
+    if let Some(n) = overrides.max_bytes {
+        limits.max_bytes = n;
+    }
+    Ok(limits)
+}
+
+/// Resolves a parsed file: limits applied, secrets read, the plugins
+/// directory scanned, names checked. Relative paths are taken from
+/// `base_dir`; `config_path` names the file in errors and `text` (the
+/// file's text, if any) locates lines.
+pub fn resolve(
+    file: &ConfigFile,
+    config_path: &Path,
+    base_dir: &Path,
+    text: Option<&str>,
+    defaults: &PluginLimits,
+) -> Result<ResolvedConfig, ConfigError> {
+    let lines = text.map(LineIndex::new);
+    let error = |field: String, plugin: Option<usize>, key: Option<&str>, message: String| {
+        let line = lines.as_ref().and_then(|l| l.find(plugin, key));
+        ConfigError {
+            file: config_path.to_owned(),
+            line,
+            field: Some(field),
+            message,
+        }
+    };
+    let global = apply(defaults, &file.global, &|field, m| {
+        error(format!("global.{field}"), None, Some(field), m)
+    })?;
+    let mut resolved = ResolvedConfig::default();
+    let mut names: HashMap<String, String> = HashMap::new();
+
+    for (i, entry) in file.plugins.iter().enumerate() {
+        let path = base_dir.join(&entry.path);
+        let name = match &entry.name {
+            Some(n) => n.clone(),
+            None => plugin_name(&path),
+        };
+        if !is_plugin_name(&name) {
+            return Err(error(
+                format!("plugins[{i}].name"),
+                Some(i),
+                Some("name"),
+                format!("{name:?} is not a valid plugin name (letters, digits, _ - .)"),
+            ));
+        }
+        if let Some(other) = names.insert(name.clone(), format!("plugins[{i}]")) {
+            return Err(error(
+                format!("plugins[{i}].name"),
+                Some(i),
+                Some("name"),
+                format!("plugin name {name:?} is already used by {other}"),
+            ));
+        }
+        let limits = apply(&global, &entry.limits, &|field, m| {
+            error(
+                format!("plugins[{i}].limits.{field}"),
+                Some(i),
+                Some(field),
+                m,
+            )
+        })?;
+        let mut config = Vec::with_capacity(entry.config.len());
+        for (key, value) in &entry.config {
+            let field = format!("plugins[{i}].config.{key}");
+            let value = match value {
+                ConfigValue::Text(s) => s.clone(),
+                ConfigValue::Integer(n) => n.to_string(),
+                ConfigValue::Number(n) => n.to_string(),
+                ConfigValue::Bool(b) => b.to_string(),
+                ConfigValue::Secret(secret) => read_secret(secret, base_dir)
+                    .map_err(|m| error(field.clone(), Some(i), Some(key), m))?,
+            };
+            config.push((key.clone(), value));
+        }
+        if let Some(parent) = path.parent() {
+            resolved.watch_dirs.push(parent.to_owned());
+        }
+        resolved.plugins.insert(
+            name.clone(),
+            PluginSpec {
+                name,
+                path,
+                limits,
+                config,
+            },
+        );
+    }
+
+    if let Some(dir) = &file.plugins_dir {
+        let dir = base_dir.join(dir);
+        let entries = std::fs::read_dir(&dir).map_err(|e| {
+            error(
+                "plugins_dir".into(),
+                None,
+                Some("plugins_dir"),
+                format!("{}: {e}", dir.display()),
+            )
+        })?;
+        let mut paths: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "wasm") && p.is_file())
+            .collect();
+        paths.sort();
+        for path in paths {
+            let name = plugin_name(&path);
+            if !is_plugin_name(&name) {
+                tracing::warn!(path = %path.display(), "skipping a file whose name is not a valid plugin name");
+                continue;
+            }
+            if names.contains_key(&name) {
+                // Listed explicitly: that entry wins.
+                continue;
+            }
+            names.insert(name.clone(), "plugins_dir".into());
+            resolved.plugins.insert(
+                name.clone(),
+                PluginSpec {
+                    name,
+                    path,
+                    limits: global.clone(),
+                    config: Vec::new(),
+                },
+            );
+        }
+        resolved.watch_dirs.push(dir);
+    }
+    resolved.watch_dirs.sort();
+    resolved.watch_dirs.dedup();
+    Ok(resolved)
+}
+
+fn read_secret(secret: &SecretRef, base_dir: &Path) -> Result<String, String> {
+    match (&secret.file, &secret.env) {
+        (Some(file), None) => {
+            let path = base_dir.join(file);
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| format!("cannot read secret file {}: {e}", path.display()))?;
+            Ok(text.strip_suffix('\n').unwrap_or(&text).to_owned())
+        }
+        (None, Some(var)) => {
+            std::env::var(var).map_err(|_| format!("environment variable {var} is not set"))
+        }
+        _ => Err("a secret needs exactly one of `file` or `env`".into()),
+    }
+}
+
+/// Milliseconds of `d`, rounded up, so a sub-millisecond timeout is not
+/// stored as none.
+pub fn whole_millis(d: Duration) -> u64 {
+    d.as_nanos()
+        .div_ceil(1_000_000)
+        .try_into()
+        .unwrap_or(u64::MAX)
+}
+
+/// Parses a duration the way Prometheus flags and files write them:
+/// `500ms`, `5s`, `1.5s`, `2m`.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let split = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .ok_or_else(|| format!("{s:?} has no unit (use ms, s or m)"))?;
+    let (number, unit) = s.split_at(split);
+    let n: f64 = number
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration"))?;
+    let secs = match unit {
+        "ms" => n / 1e3,
+        "s" => n,
+        "m" => n * 60.0,
+        _ => return Err(format!("{s:?}: unknown unit {unit:?} (use ms, s or m)")),
+    };
+    // `from_secs_f64` would panic on a duration past `Duration::MAX`.
+    Duration::try_from_secs_f64(secs).map_err(|_| format!("{s:?} is too long"))
+}
+
+/// Finds the line of a field in block-style YAML: within the `plugins:`
+/// list item `plugin` (or the whole file), the first line starting with
+/// `key:`. Flow-style YAML gets no line numbers.
+struct LineIndex<'a> {
+    lines: Vec<&'a str>,
+    /// Line ranges of the items of the top-level `plugins:` list.
+    items: Vec<(usize, usize)>,
+}
+
+impl<'a> LineIndex<'a> {
+    fn new(text: &'a str) -> Self {
+        let lines: Vec<&str> = text.lines().collect();
+        let mut items: Vec<(usize, usize)> = Vec::new();
+        if let Some(start) = lines.iter().position(|l| l.trim_end() == "plugins:") {
+            let mut item_indent = None;
+            for (i, line) in lines.iter().enumerate().skip(start + 1) {
+                let trimmed = line.trim_start();
+                if trimmed.is_empty() || trimmed.starts_with('#') {
+                    continue;
+                }
+                let indent = line.len() - trimmed.len();
+                if indent == 0 && !trimmed.starts_with('-') {
+                    break;
+                }
+                if trimmed.starts_with("- ") || trimmed == "-" {
+                    let expected = *item_indent.get_or_insert(indent);
+                    if indent == expected {
+                        if let Some(last) = items.last_mut() {
+                            last.1 = i;
+                        }
+                        items.push((i, lines.len()));
+                    }
+                }
+            }
+            if let Some(last) = items.last_mut() {
+                let end = lines
+                    .iter()
+                    .enumerate()
+                    .skip(last.0 + 1)
+                    .find(|(_, l)| {
+                        !l.is_empty()
+                            && !l.starts_with(' ')
+                            && !l.starts_with('-')
+                            && !l.starts_with('#')
+                    })
+                    .map_or(lines.len(), |(i, _)| i);
+                last.1 = end;
+            }
+        }
+        LineIndex { lines, items }
+    }
+
+    fn find(&self, plugin: Option<usize>, key: Option<&str>) -> Option<usize> {
+        let (start, end) = match plugin {
+            Some(i) => *self.items.get(i)?,
+            None => (0, self.lines.len()),
+        };
+        let Some(key) = key else {
+            return Some(start + 1);
+        };
+        let found = (start..end).find(|&i| {
+            let t = self.lines[i].trim_start().trim_start_matches("- ");
+            t.starts_with(&format!("{key}:"))
+        });
+        Some(found.unwrap_or(start) + 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resolve_text(text: &str) -> Result<ResolvedConfig, ConfigError> {
+        let path = Path::new("/etc/wasm_exporter/config.yml");
+        let file = parse(text, path)?;
+        resolve(
+            &file,
+            path,
+            Path::new("/plugins"),
+            Some(text),
+            &PluginLimits::default(),
+        )
+    }
+
+    fn error(text: &str) -> ConfigError {
+        resolve_text(text).expect_err("must be rejected")
+    }
+
+    #[test]
+    fn a_full_file_resolves_with_limits_layered() {
+        let r = resolve_text(
+            "global:\n  timeout: 2s\n  fuel: 500\nplugins:\n  - path: a.wasm\n  - name: bee\n    path: sub/b.wasm\n    limits:\n      timeout: 300ms\n      memory_bytes: 1048576\n    config:\n      port: 6379\n      verbose: true\n      host: db\n",
+        )
+        .unwrap();
+        let a = &r.plugins["a"];
+        assert_eq!(a.path, Path::new("/plugins/a.wasm"));
+        assert_eq!(a.limits.timeout_ms, 2000);
+        assert_eq!(a.limits.fuel, 500);
+        let b = &r.plugins["bee"];
+        assert_eq!(b.limits.timeout_ms, 300);
+        assert_eq!(b.limits.fuel, 500);
+        assert_eq!(b.limits.memory_bytes, 1 << 20);
+        assert_eq!(
+            b.config,
+            vec![
+                ("host".to_owned(), "db".to_owned()),
+                ("port".to_owned(), "6379".to_owned()),
+                ("verbose".to_owned(), "true".to_owned()),
+            ]
+        );
+        assert_eq!(
+            r.watch_dirs,
+            vec![PathBuf::from("/plugins"), PathBuf::from("/plugins/sub")]
+        );
+    }
+
+    #[test]
+    fn unknown_fields_are_reported_with_field_and_line() {
+        let e = error("plugins:\n  - path: a.wasm\n    limits:\n      fule: 3\n");
+        assert_eq!(e.line, Some(4), "{e}");
+        assert!(e.to_string().contains("unknown field `fule`"), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("/etc/wasm_exporter/config.yml:4: "),
+            "{e}"
+        );
+        assert_eq!(e.field.as_deref(), Some("plugins[0].limits"), "{e}");
+    }
+
+    #[test]
+    fn semantic_errors_name_field_and_line() {
+        let e = error(
+            "plugins:\n  - path: a.wasm\n  - path: b.wasm\n    limits:\n      timeout: 5 parsecs\n",
+        );
+        assert_eq!(e.field.as_deref(), Some("plugins[1].limits.timeout"));
+        assert_eq!(e.line, Some(5), "{e}");
+        let e = error("plugins:\n  - path: a.wasm\n  - path: other/a.wasm\n");
+        assert_eq!(e.field.as_deref(), Some("plugins[1].name"));
+        assert!(e.message.contains("already used by plugins[0]"), "{e}");
+        assert_eq!(e.line, Some(3), "{e}");
+        let e = error("plugins:\n  - name: 'bad name'\n    path: a.wasm\n");
+        assert!(e.message.contains("not a valid plugin name"), "{e}");
+        let e = error("global:\n  memory_bytes: 99999999999\n");
+        assert_eq!(e.field.as_deref(), Some("global.memory_bytes"));
+        assert_eq!(e.line, Some(2));
+        let e = error("global:\n  fuel: 0\n");
+        assert!(e.message.contains("more than 0"));
+    }
+
+    #[test]
+    fn secrets_are_read_but_never_shown() {
+        let dir = std::env::temp_dir().join(format!("wx_secret_{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("pw"), "hunter2\n").unwrap();
+        let text = "plugins:\n  - path: a.wasm\n    config:\n      password: { file: pw }\n      path: { env: PATH }\n";
+        let path = dir.join("c.yml");
+        let file = parse(text, &path).unwrap();
+        let r = resolve(&file, &path, &dir, Some(text), &PluginLimits::default()).unwrap();
+        let spec = &r.plugins["a"];
+        assert!(spec.config.contains(&("password".into(), "hunter2".into())));
+        assert!(
+            !format!("{spec:?}").contains("hunter2"),
+            "Debug hides values"
+        );
+
+        let missing = "plugins:\n  - path: a.wasm\n    config:\n      password: { file: nope }\n";
+        let e = resolve(
+            &parse(missing, &path).unwrap(),
+            &path,
+            &dir,
+            Some(missing),
+            &PluginLimits::default(),
+        )
+        .unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("plugins[0].config.password"));
+        assert!(e.message.contains("cannot read secret file"), "{e}");
+        let unset =
+            "plugins:\n  - path: a.wasm\n    config:\n      t: { env: WX_SURELY_UNSET_VAR }\n";
+        let e = resolve(
+            &parse(unset, &path).unwrap(),
+            &path,
+            &dir,
+            Some(unset),
+            &PluginLimits::default(),
+        )
+        .unwrap_err();
+        assert!(e.message.contains("WX_SURELY_UNSET_VAR is not set"), "{e}");
+        let both = "plugins:\n  - path: a.wasm\n    config:\n      t: { env: PATH, file: pw }\n";
+        let e = resolve(
+            &parse(both, &path).unwrap(),
+            &path,
+            &dir,
+            Some(both),
+            &PluginLimits::default(),
+        )
+        .unwrap_err();
+        assert!(e.message.contains("exactly one"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn an_empty_file_is_an_empty_configuration() {
+        assert!(resolve_text("").unwrap().plugins.is_empty());
+        assert!(resolve_text("# nothing\n").unwrap().plugins.is_empty());
+    }
+
+    #[test]
+    fn sub_millisecond_timeouts_round_up() {
+        assert_eq!(whole_millis(Duration::from_micros(500)), 1);
+        assert_eq!(whole_millis(Duration::from_millis(7)), 7);
+        assert_eq!(whole_millis(Duration::MAX), u64::MAX);
+    }
+
+    #[test]
+    fn durations_parse_with_units() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert!(parse_duration("5").is_err());
+        assert!(parse_duration("5h").is_err());
+        assert!(parse_duration("99999999999999999999999s").is_err());
+        assert!(parse_duration(&format!("{}s", "9".repeat(400))).is_err());
+    }
+}

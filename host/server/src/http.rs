@@ -1,0 +1,463 @@
+//! The HTTP server: `/metrics`, `/probe`, the landing page and the
+//! `/-/healthy` and `/-/ready` endpoints.
+//!
+//! A scrape request is turned into a [`ScrapeRequest`] (plugin selection,
+//! target, scrape timeout), run, and its exposition streamed back in the
+//! negotiated format. At most `--web.max-requests` scrapes run at once;
+//! past that the answer is 503 at once, so a slow plugin cannot make
+//! scrapes pile up in memory.
+
+use std::convert::Infallible;
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, UNIX_EPOCH};
+
+use bytes::Bytes;
+use futures::StreamExt as _;
+use http_body_util::{BodyExt, Full, StreamBody, combinators::BoxBody};
+use hyper::body::{Frame, Incoming};
+use hyper::header::{self, HeaderValue};
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+
+use wasm_exporter_exposition::encode::{Exposition, Format};
+use wasm_exporter_runtime::collect::CollectInput;
+
+use crate::registry::Registry;
+use crate::reload::Reloader;
+use crate::scrape::{self, ScrapeRequest, Selection};
+
+/// The response body type.
+pub type Body = BoxBody<Bytes, Infallible>;
+
+/// How the server answers.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Path of the metrics endpoint (`--web.telemetry-path`).
+    pub telemetry_path: String,
+    /// Scrapes served at once (`--web.max-requests`); 0 means no limit.
+    pub max_requests: usize,
+    /// Taken off the scraper's timeout (`--scrape.timeout-offset`).
+    pub timeout_offset: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            telemetry_path: "/metrics".into(),
+            max_requests: 40,
+            timeout_offset: Duration::from_millis(scrape::DEFAULT_SCRAPE_TIMEOUT_OFFSET_MS),
+        }
+    }
+}
+
+/// What every request handler shares.
+pub struct Server {
+    registry: Arc<Registry>,
+    reloader: Option<Arc<Reloader>>,
+    config: ServerConfig,
+    in_flight: Arc<Semaphore>,
+    ready: AtomicBool,
+}
+
+impl Server {
+    /// A server over `registry`.
+    pub fn new(
+        registry: Arc<Registry>,
+        reloader: Option<Arc<Reloader>>,
+        config: ServerConfig,
+    ) -> Arc<Self> {
+        let permits = if config.max_requests == 0 {
+            Semaphore::MAX_PERMITS
+        } else {
+            config.max_requests
+        };
+        Arc::new(Server {
+            registry,
+            reloader,
+            config,
+            in_flight: Arc::new(Semaphore::new(permits)),
+            ready: AtomicBool::new(false),
+        })
+    }
+
+    /// Marks the server ready (`/-/ready` answers 200).
+    pub fn set_ready(&self, ready: bool) {
+        self.ready.store(ready, Ordering::Relaxed);
+    }
+
+    /// Accepts connections on `listener` until the task is dropped.
+    pub async fn serve(self: Arc<Self>, listener: TcpListener) {
+        loop {
+            let (stream, peer) = match listener.accept().await {
+                Ok(conn) => conn,
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            };
+            let server = self.clone();
+            tokio::spawn(async move {
+                let service = service_fn(move |req| {
+                    let server = server.clone();
+                    async move { Ok::<_, Infallible>(server.handle(req).await) }
+                });
+                if let Err(e) = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await
+                    && !e.is_incomplete_message()
+                {
+                    tracing::debug!(peer = %peer, error = %e, "connection error");
+                }
+            });
+        }
+    }
+
+    /// Answers one request.
+    pub async fn handle(&self, req: Request<Incoming>) -> Response<Body> {
+        let path = req.uri().path();
+        if path == "/-/reload" {
+            return self.reload(req.method()).await;
+        }
+        if req.method() != Method::GET && req.method() != Method::HEAD {
+            return text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
+        }
+        if path == self.config.telemetry_path {
+            self.metrics(&req, false).await
+        } else if path == "/probe" {
+            self.metrics(&req, true).await
+        } else if path == "/" {
+            self.landing_page()
+        } else if path == "/-/healthy" {
+            text(StatusCode::OK, "Healthy\n")
+        } else if path == "/-/ready" {
+            if self.ready.load(Ordering::Relaxed) {
+                text(StatusCode::OK, "Ready\n")
+            } else {
+                text(StatusCode::SERVICE_UNAVAILABLE, "Not ready\n")
+            }
+        } else {
+            text(StatusCode::NOT_FOUND, "not found\n")
+        }
+    }
+
+    /// `POST /-/reload`, as Prometheus answers it: 200, or 500 with the
+    /// configuration error (the running configuration stays).
+    async fn reload(&self, method: &Method) -> Response<Body> {
+        if method != Method::POST && method != Method::PUT {
+            return text(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "only POST or PUT requests allowed\n",
+            );
+        }
+        let Some(reloader) = &self.reloader else {
+            return text(StatusCode::NOT_FOUND, "reloading is not enabled\n");
+        };
+        match reloader.reload().await {
+            Ok(report) => {
+                crate::reload::log_report(&report);
+                text(StatusCode::OK, "")
+            }
+            Err(e) => text(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &format!("failed to reload config: {e}\n"),
+            ),
+        }
+    }
+
+    async fn metrics(&self, req: &Request<Incoming>, probe: bool) -> Response<Body> {
+        let query = parse_query(req.uri().query().unwrap_or(""));
+        let mut only = Vec::new();
+        let mut except = Vec::new();
+        let mut target = None;
+        let mut params = Vec::new();
+        let mut forced_format = None;
+        for (k, v) in query {
+            match k.as_str() {
+                "collect[]" => only.push(v),
+                "exclude[]" => except.push(v),
+                "format" => match v.as_str() {
+                    "text" | "prometheus" => forced_format = Some(Format::Text),
+                    "openmetrics" => forced_format = Some(Format::OpenMetrics),
+                    other => {
+                        return text(
+                            StatusCode::BAD_REQUEST,
+                            &format!("unknown format {other:?}: use text or openmetrics\n"),
+                        );
+                    }
+                },
+                "target" if probe => target = Some(v),
+                _ if probe => params.push((k, v)),
+                _ => {}
+            }
+        }
+        if probe && target.as_deref().is_none_or(str::is_empty) {
+            return text(StatusCode::BAD_REQUEST, "target parameter is missing\n");
+        }
+        let selection = match (only.is_empty(), except.is_empty()) {
+            (true, true) => Selection::All,
+            (false, true) => Selection::Only(only),
+            (true, false) => Selection::Except(except),
+            (false, false) => {
+                return text(
+                    StatusCode::BAD_REQUEST,
+                    "collect[] and exclude[] cannot be used together\n",
+                );
+            }
+        };
+        let snapshot = self.registry.snapshot();
+        let unknown = selection.unknown(&snapshot);
+        if !unknown.is_empty() {
+            return text(
+                StatusCode::BAD_REQUEST,
+                &format!("unknown plugin(s): {}\n", unknown.join(", ")),
+            );
+        }
+        let Ok(permit) = self.in_flight.clone().try_acquire_owned() else {
+            return text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &format!(
+                    "too many concurrent scrapes (limit {}); try again later\n",
+                    self.config.max_requests
+                ),
+            );
+        };
+        let scrape_timeout = req
+            .headers()
+            .get("x-prometheus-scrape-timeout-seconds")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .filter(|s| s.is_finite() && *s > 0.0)
+            // Past `Duration::MAX` (`1e300`) is no limit, not a panic.
+            .and_then(|s| Duration::try_from_secs_f64(s).ok());
+        let (format, content_type) = match forced_format {
+            Some(f) => (f, f.content_type()),
+            None => Format::negotiate(
+                req.headers()
+                    .get(header::ACCEPT)
+                    .and_then(|v| v.to_str().ok()),
+            ),
+        };
+        let gzip = accepts_gzip(req.headers().get(header::ACCEPT_ENCODING));
+        let request = Arc::new(ScrapeRequest {
+            input: CollectInput { target, params },
+            scrape_timeout,
+            timeout_offset: self.config.timeout_offset,
+            selection,
+            host_series: !probe,
+        });
+        let host_series = request.host_series;
+        let mut result = match tokio::spawn(scrape::scrape(snapshot, request)).await {
+            Ok(result) => result,
+            Err(e) => {
+                tracing::error!(error = %e, "scrape failed");
+                return text(StatusCode::INTERNAL_SERVER_ERROR, "scrape failed\n");
+            }
+        };
+        if host_series && let Some(reloader) = &self.reloader {
+            result.families.extend(reloader.families());
+            result.families.sort_by(|a, b| a.name.cmp(&b.name));
+        }
+        let chunks = Exposition::new(result.families, format, gzip);
+        // The permit lives as long as the body is streamed.
+        let stream = futures::stream::iter(chunks).map(move |chunk| {
+            let _held = &permit;
+            Ok::<_, Infallible>(Frame::data(chunk))
+        });
+        let mut response = Response::new(BodyExt::boxed(StreamBody::new(stream)));
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+        headers.insert(
+            header::VARY,
+            HeaderValue::from_static("Accept, Accept-Encoding"),
+        );
+        if gzip {
+            headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        }
+        response
+    }
+
+    fn landing_page(&self) -> Response<Body> {
+        let path = html_escape(&self.config.telemetry_path);
+        let mut rows = String::new();
+        for (name, plugin) in self.registry.snapshot().iter() {
+            let last = plugin.stats.last();
+            let (state, detail) = match (&plugin.state, &last) {
+                (crate::registry::PluginState::Broken(e), _) => ("broken", e.clone()),
+                (_, None) => ("not scraped yet", String::new()),
+                (_, Some(l)) => match l.reason {
+                    None => ("up", String::new()),
+                    Some(r) => ("down", format!("{r}: {}", l.message)),
+                },
+            };
+            let (duration, series, at) = match &last {
+                Some(l) => (
+                    format!("{:.3} ms", l.duration.as_secs_f64() * 1e3),
+                    l.series.to_string(),
+                    l.at.duration_since(UNIX_EPOCH)
+                        .map(|d| d.as_secs().to_string())
+                        .unwrap_or_default(),
+                ),
+                None => Default::default(),
+            };
+            let detail = match plugin.stats.last_reload_error() {
+                Some(e) => format!("{detail} (newer file not loaded: {e})"),
+                None => detail,
+            };
+            let sha = plugin
+                .version()
+                .map(|v| v.sha256[..12].to_owned())
+                .unwrap_or_default();
+            let _ = writeln!(
+                rows,
+                "<tr><td>{}</td><td class=\"{state}\">{state}</td><td>{}</td><td>{duration}</td><td>{series}</td><td>{at}</td><td><code>{sha}</code></td><td>{}</td></tr>",
+                html_escape(name),
+                html_escape(&detail),
+                html_escape(&plugin.path.display().to_string()),
+            );
+        }
+        let body = format!(
+            "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>wasm_exporter</title>\
+<style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left}}.up{{color:#080}}.down,.broken{{color:#b00}}</style></head>\n\
+<body><h1>wasm_exporter</h1>\n<p>Prometheus exporter hosting collectors written as WebAssembly components. Version {}.</p>\n\
+<ul><li><a href=\"{path}\">Metrics</a></li><li><a href=\"{path}?format=text\">Metrics (text format)</a></li><li><a href=\"/-/healthy\">Health</a></li><li><a href=\"/-/ready\">Readiness</a></li></ul>\n\
+<h2>Plugins</h2>\n<table><tr><th>plugin</th><th>last state</th><th>reason</th><th>last duration</th><th>series</th><th>last scrape (unix)</th><th>sha256</th><th>file</th></tr>\n{rows}</table>\n</body></html>\n",
+            crate::VERSION
+        );
+        let mut response = Response::new(Full::new(Bytes::from(body)).boxed());
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        );
+        response
+    }
+}
+
+/// Binds `address` (`host:port`, or `:port` for every interface).
+pub async fn bind(address: &str) -> anyhow::Result<(TcpListener, SocketAddr)> {
+    let addr = if let Some(port) = address.strip_prefix(':') {
+        format!("[::]:{port}")
+    } else {
+        address.to_owned()
+    };
+    let listener = match TcpListener::bind(&addr).await {
+        Ok(l) => l,
+        Err(_) if address.starts_with(':') => TcpListener::bind(format!("0.0.0.0{address}"))
+            .await
+            .map_err(|e| anyhow::anyhow!("--web.listen-address {address}: cannot listen: {e}"))?,
+        Err(e) => anyhow::bail!("--web.listen-address {address}: cannot listen: {e}"),
+    };
+    let local = listener.local_addr()?;
+    Ok((listener, local))
+}
+
+fn text(status: StatusCode, body: &str) -> Response<Body> {
+    let mut response = Response::new(Full::new(Bytes::from(body.to_owned())).boxed());
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
+
+fn accepts_gzip(value: Option<&HeaderValue>) -> bool {
+    let Some(value) = value.and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    value.split(',').any(|coding| {
+        let mut parts = coding.split(';').map(str::trim);
+        let name = parts.next().unwrap_or("");
+        let q = parts
+            .filter_map(|p| p.strip_prefix("q="))
+            .find_map(|q| q.trim().parse::<f32>().ok())
+            .unwrap_or(1.0);
+        (name.eq_ignore_ascii_case("gzip") || name == "*") && q > 0.0
+    })
+}
+
+/// Decodes an `application/x-www-form-urlencoded` query string.
+pub fn parse_query(query: &str) -> Vec<(String, String)> {
+    query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (percent_decode(k), percent_decode(v))
+        })
+        .collect()
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
+                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                    Some(b) => {
+                        out.push(b);
+                        i += 2;
+                    }
+                    None => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn html_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_is_decoded() {
+        assert_eq!(
+            parse_query("collect%5B%5D=a&target=http%3A%2F%2Fx%3A1&q=a+b&bad=%zz&end=%4"),
+            vec![
+                ("collect[]".into(), "a".into()),
+                ("target".into(), "http://x:1".into()),
+                ("q".into(), "a b".into()),
+                ("bad".into(), "%zz".into()),
+                ("end".into(), "%4".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn gzip_is_accepted_unless_refused() {
+        let h = |s: &'static str| HeaderValue::from_static(s);
+        assert!(accepts_gzip(Some(&h("gzip"))));
+        assert!(accepts_gzip(Some(&h("deflate, gzip;q=0.5"))));
+        assert!(!accepts_gzip(Some(&h("gzip;q=0"))));
+        assert!(!accepts_gzip(Some(&h("identity"))));
+        assert!(!accepts_gzip(None));
+    }
+}

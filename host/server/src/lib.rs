@@ -1,0 +1,45 @@
+//! wasm_exporter's server: the configuration, the registries of plugins,
+//! hot swap, the scrape of many plugins, the host's own series, the HTTP
+//! endpoints and the `wasm_exporter` binary.
+//!
+//! In the pipeline of one scrape it is the first and the last step: an
+//! HTTP request becomes a selection of registered plugins, each plugin is
+//! run by the runtime (`wasm_exporter_runtime`), the outcomes are merged
+//! with the host's own series by the exposition core
+//! (`wasm_exporter_exposition`), and the encoded exposition is streamed
+//! back. The modules, from the bottom up:
+//!
+//! - [`config`]: the configuration file and the plugin set it describes;
+//! - [`stats`]: each plugin's counters and last state, kept across
+//!   versions;
+//! - [`registry`]: the set of plugins a scrape sees, changeable while
+//!   scrapes run;
+//! - [`reload`]: hot swap: watching files, reloading on demand, replacing a
+//!   plugin only by a version that loads and passes the smoke test;
+//! - [`health`] and [`process`]: the host's own series;
+//! - [`scrape`]: every selected plugin of one request, collected
+//!   concurrently and merged;
+//! - [`http`]: the HTTP server;
+//! - [`log`]: the host's log format.
+//!
+//! It sits on top: nothing below may depend on it. The wasm engine stays
+//! behind the runtime's API (no `wasmtime` import here), and the metric
+//! model, validation and encoders are the exposition core's.
+#![deny(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod config;
+pub mod health;
+pub mod http;
+pub mod log;
+pub mod process;
+pub mod registry;
+pub mod reload;
+pub mod scrape;
+pub mod stats;
+
+pub use wasm_exporter_exposition as exposition;
+pub use wasm_exporter_runtime as runtime;
+
+/// This host's version.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

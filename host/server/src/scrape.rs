@@ -1,0 +1,165 @@
+//! One scrape: every selected plugin collected concurrently, merged, and
+//! joined by the host's own series.
+//!
+//! Each plugin runs in its own task (so two cores run two plugins), each in
+//! a fresh store; a failure of one never touches the others. The families
+//! come back sorted by name, ready for the encoders
+//! ([`wasm_exporter_exposition::encode`]).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use wasm_exporter_exposition::merge::Merge;
+use wasm_exporter_runtime::collect::{self, CollectInput};
+use wasm_exporter_runtime::limits::plugin_deadline;
+use wasm_exporter_runtime::model::MetricFamily;
+use wasm_exporter_runtime::outcome::{Failure, FailureReason, Outcome};
+
+use crate::health;
+use crate::process;
+use crate::registry::{PluginMap, PluginState};
+
+/// Subtracted from Prometheus' scrape timeout
+/// (`X-Prometheus-Scrape-Timeout-Seconds`) so the answer arrives before
+/// Prometheus gives up, as blackbox_exporter's `--timeout-offset` does.
+pub const DEFAULT_SCRAPE_TIMEOUT_OFFSET_MS: u64 = 500;
+
+/// Which plugins a scrape runs, as node_exporter's `collect[]` and
+/// `exclude[]` query parameters select collectors.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Selection {
+    /// Every registered plugin.
+    #[default]
+    All,
+    /// Only these.
+    Only(Vec<String>),
+    /// All but these.
+    Except(Vec<String>),
+}
+
+impl Selection {
+    fn includes(&self, name: &str) -> bool {
+        match self {
+            Selection::All => true,
+            Selection::Only(names) => names.iter().any(|n| n == name),
+            Selection::Except(names) => !names.iter().any(|n| n == name),
+        }
+    }
+
+    /// Names the selection asks for that are not in `plugins`.
+    pub fn unknown<'a>(&'a self, plugins: &PluginMap) -> Vec<&'a str> {
+        match self {
+            Selection::All => Vec::new(),
+            Selection::Only(names) | Selection::Except(names) => names
+                .iter()
+                .filter(|n| !plugins.contains_key(n.as_str()))
+                .map(String::as_str)
+                .collect(),
+        }
+    }
+}
+
+/// What one scrape asks for.
+#[derive(Debug, Clone, Default)]
+pub struct ScrapeRequest {
+    /// Target and parameters handed to every plugin.
+    pub input: CollectInput,
+    /// The scraper's timeout (`X-Prometheus-Scrape-Timeout-Seconds`).
+    pub scrape_timeout: Option<Duration>,
+    /// Taken off the scraper's timeout so the answer arrives in time.
+    pub timeout_offset: Duration,
+    /// The plugins to run.
+    pub selection: Selection,
+    /// Whether to add the host's own `process_*` and build series.
+    pub host_series: bool,
+}
+
+/// The result of one scrape.
+#[derive(Debug)]
+pub struct ScrapeResult {
+    /// Every family to expose, sorted by name.
+    pub families: Vec<MetricFamily>,
+    /// One outcome per selected plugin, by plugin name. Their families
+    /// have been moved into `families`.
+    pub outcomes: Vec<Outcome>,
+}
+
+/// Runs one scrape over the plugins of `snapshot`.
+pub async fn scrape(snapshot: Arc<PluginMap>, request: Arc<ScrapeRequest>) -> ScrapeResult {
+    let mut tasks = Vec::with_capacity(snapshot.len());
+    for (name, plugin) in snapshot.iter() {
+        if !request.selection.includes(name) {
+            continue;
+        }
+        let plugin = plugin.clone();
+        let request = request.clone();
+        tasks.push(tokio::spawn(async move {
+            match &plugin.state {
+                PluginState::Broken(message) => Outcome::not_run(
+                    &plugin.name,
+                    Failure::new(FailureReason::Load, message.clone()),
+                ),
+                PluginState::Ready(version) => {
+                    let time_allowed = plugin_deadline(
+                        &plugin.limits,
+                        request.scrape_timeout,
+                        request.timeout_offset,
+                    );
+                    collect::collect(
+                        version,
+                        &plugin.context,
+                        &plugin.limits,
+                        &request.input,
+                        time_allowed,
+                    )
+                    .await
+                }
+            }
+        }));
+    }
+    let mut outcomes = Vec::with_capacity(tasks.len());
+    for (task, name) in tasks.into_iter().zip(
+        snapshot
+            .keys()
+            .filter(|n| request.selection.includes(n.as_str())),
+    ) {
+        outcomes.push(task.await.unwrap_or_else(|e| {
+            Outcome::not_run(
+                name,
+                Failure::new(FailureReason::Host, format!("collect task failed: {e}")),
+            )
+        }));
+    }
+    let mut families = merge(&mut outcomes);
+    for outcome in &outcomes {
+        if let Some(plugin) = snapshot.get(&outcome.plugin) {
+            plugin.stats.record(outcome);
+        }
+        if let Err(failure) = &outcome.result {
+            tracing::debug!(plugin = %outcome.plugin, reason = %failure.reason, error = %failure.message, "plugin down for this scrape");
+        }
+    }
+    families.extend(health::plugin_families(&snapshot, &outcomes));
+    if request.host_series {
+        families.push(health::build_family());
+        families.extend(process::families());
+    }
+    families.sort_by(|a, b| a.name.cmp(&b.name));
+    ScrapeResult { families, outcomes }
+}
+
+/// Merges the families of every plugin that is up, in plugin-name order
+/// (`outcomes` is sorted by name), beside the host's own series. A plugin
+/// whose families conflict with what is already merged is down with
+/// reason `conflict`, and none of its families are served.
+pub fn merge(outcomes: &mut [Outcome]) -> Vec<MetricFamily> {
+    let mut merge = Merge::new(&process::SAMPLE_NAMES);
+    for outcome in outcomes.iter_mut() {
+        if let Ok(families) = &mut outcome.result
+            && let Err(conflict) = merge.add(&outcome.plugin, std::mem::take(families))
+        {
+            outcome.result = Err(conflict.into());
+        }
+    }
+    merge.finish()
+}
