@@ -2,26 +2,17 @@
 //! client, and a small exposition reader.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
-/// The host binary under test.
-pub fn binary() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_wasm_exporter"))
-}
+#[allow(dead_code)]
+#[path = "../support/host_process.rs"]
+mod host_process;
 
-/// The cargo target directory (the binary lives in `<target>/release`).
-pub fn target_dir() -> PathBuf {
-    binary()
-        .parent()
-        .and_then(Path::parent)
-        .expect("binary is in <target>/<profile>")
-        .to_owned()
-}
+use host_process::HostProcess;
+pub use host_process::{binary, target_dir};
 
 /// The repository root.
 pub fn repo_root() -> PathBuf {
@@ -98,10 +89,9 @@ impl Drop for TempDir {
 
 /// A running host on a loopback port, killed on drop.
 pub struct Host {
-    child: Child,
+    process: HostProcess,
     cache: TempDir,
     pub address: String,
-    log: Arc<Mutex<Vec<String>>>,
     /// Removed when the host is dropped.
     _dir: TempDir,
 }
@@ -132,46 +122,18 @@ impl Host {
         extra: &[&str],
         env: &[(&str, &str)],
     ) -> Host {
-        let mut child = Command::new(binary())
+        let mut command = Command::new(binary());
+        command
             .envs(env.iter().copied())
             .args(args)
             .arg("--cache.dir")
             .arg(cache.path())
-            .args(["--web.listen-address", "127.0.0.1:0"])
-            .args(extra)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("starting wasm_exporter");
-        let stderr = child.stderr.take().unwrap();
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let (tx, rx) = mpsc::channel();
-        let sink = log.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if line.contains("msg=listening")
-                    && let Some(addr) = field(&line, "address")
-                {
-                    let _ = tx.send(addr);
-                }
-                sink.lock().unwrap().push(line);
-            }
-        });
-        let address = match rx.recv_timeout(Duration::from_secs(60)) {
-            Ok(a) => a,
-            Err(_) => {
-                let _ = child.kill();
-                panic!(
-                    "host did not start; log:\n{}",
-                    log.lock().unwrap().join("\n")
-                );
-            }
-        };
+            .args(extra);
+        let process = HostProcess::start(command);
         Host {
-            child,
+            address: process.address.clone(),
+            process,
             cache,
-            address,
-            log,
             _dir: dir,
         }
     }
@@ -183,20 +145,19 @@ impl Host {
 
     /// The host's process id.
     pub fn pid(&self) -> u32 {
-        self.child.id()
+        self.process.pid()
     }
 
     /// Stops the host, handing back its directories (for a restart).
     pub fn stop(mut self) -> (TempDir, TempDir) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.process.kill();
         let dir = std::mem::replace(&mut self._dir, TempDir::new("stopped"));
         let cache = std::mem::replace(&mut self.cache, TempDir::new("stopped"));
         (dir, cache)
     }
 
     pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.address)
+        self.process.url(path)
     }
 
     /// GET `path` with extra headers; returns status, headers and body.
@@ -218,7 +179,7 @@ impl Host {
 
     /// The host's log so far.
     pub fn log(&self) -> Vec<String> {
-        self.log.lock().unwrap().clone()
+        self.process.log()
     }
 
     /// Waits until a log line contains every fragment.
@@ -237,25 +198,6 @@ impl Host {
             "no log line with {fragments:?}; log:\n{}",
             self.log().join("\n")
         );
-    }
-}
-
-impl Drop for Host {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The value of `key=` in a logfmt line.
-pub fn field(line: &str, key: &str) -> Option<String> {
-    let start = line.find(&format!(" {key}="))? + key.len() + 2;
-    let rest = &line[start..];
-    if let Some(quoted) = rest.strip_prefix('"') {
-        let end = quoted.find('"')?;
-        Some(quoted[..end].to_owned())
-    } else {
-        Some(rest.split(' ').next()?.to_owned())
     }
 }
 

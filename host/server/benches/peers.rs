@@ -32,16 +32,20 @@
 //! throughput phase), so a broken exporter cannot look fast. The results
 //! are printed and written as markdown to `target/peers/report.md`.
 
+mod common;
+
 use std::fmt::Write as _;
 use std::fs::{self, File};
 use std::io::Read as _;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use reqwest::blocking::Client;
+
+use common::{HostProcess, die_with_parent, memory, percentile};
 
 /// Families of the load (`peer_load_<f>`).
 const FAMILIES: usize = 10;
@@ -189,8 +193,14 @@ impl Paths {
 struct Exporter {
     name: &'static str,
     url: String,
-    child: Child,
-    log: PathBuf,
+    process: Process,
+}
+
+/// How an exporter runs: wasm_exporter as every test and benchmark starts
+/// it, the peers as plain children logging to a file.
+enum Process {
+    Host(HostProcess),
+    Peer { child: Child, log: PathBuf },
 }
 
 impl Exporter {
@@ -206,14 +216,23 @@ impl Exporter {
         fs::copy(&plugin, plugins.join("peer_load.wasm")).expect("copy peer_load.wasm");
 
         let mut command = Command::new(binary);
-        command.arg("--plugins.dir").arg(&plugins);
-        Self::start("wasm_exporter", command, "--web.listen-address", paths)
+        command
+            .arg("--plugins.dir")
+            .arg(&plugins)
+            .current_dir(&paths.root);
+        eprintln!("starting wasm_exporter");
+        let host = HostProcess::start(command);
+        Exporter {
+            name: "wasm_exporter",
+            url: host.url("/metrics"),
+            process: Process::Host(host),
+        }
     }
 
     fn start_go(paths: &Paths) -> Self {
         let binary = paths.out.join("go_exporter");
         require(&binary, "cargo xtask bench-peers");
-        Self::start(
+        Self::start_peer(
             "client_golang",
             Command::new(binary),
             "-web.listen-address",
@@ -228,12 +247,17 @@ impl Exporter {
         command
             .arg("-u")
             .arg(paths.root.join("tests/peers/python/exporter.py"));
-        Self::start("prometheus_client", command, "--web.listen-address", paths)
+        Self::start_peer("prometheus_client", command, "--web.listen-address", paths)
     }
 
-    /// Starts `command` listening on a free loopback port given with
+    /// Starts a peer listening on a free loopback port given with
     /// `listen_flag`, its output going to `target/peers/<name>.log`.
-    fn start(name: &'static str, mut command: Command, listen_flag: &str, paths: &Paths) -> Self {
+    fn start_peer(
+        name: &'static str,
+        mut command: Command,
+        listen_flag: &str,
+        paths: &Paths,
+    ) -> Self {
         let address = format!("127.0.0.1:{}", free_port());
         let log = paths.out.join(format!("{name}.log"));
         let out = File::create(&log).expect("create the log file");
@@ -253,8 +277,21 @@ impl Exporter {
         Exporter {
             name,
             url: format!("http://{address}/metrics"),
-            child,
-            log,
+            process: Process::Peer { child, log },
+        }
+    }
+
+    fn pid(&self) -> u32 {
+        match &self.process {
+            Process::Host(host) => host.pid(),
+            Process::Peer { child, .. } => child.id(),
+        }
+    }
+
+    fn exited(&mut self) -> Option<ExitStatus> {
+        match &mut self.process {
+            Process::Host(host) => host.exited(),
+            Process::Peer { child, .. } => child.try_wait().ok().flatten(),
         }
     }
 
@@ -262,7 +299,7 @@ impl Exporter {
     fn wait_ready(&mut self, client: &Client) {
         let deadline = Instant::now() + STARTUP_TIMEOUT;
         loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
+            if let Some(status) = self.exited() {
                 panic!("{} exited at start ({status}):\n{}", self.name, self.log());
             }
             let answer = client
@@ -289,31 +326,27 @@ impl Exporter {
 
     /// `VmRSS` and `VmHWM` of the process, in bytes.
     fn memory(&self) -> (u64, u64) {
-        let status = fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .unwrap_or_else(|e| panic!("{}: read /proc status: {e}", self.name));
-        let field = |key: &str| -> u64 {
-            status
-                .lines()
-                .find_map(|line| line.strip_prefix(key))
-                .and_then(|rest| rest.trim().strip_suffix("kB"))
-                .and_then(|kb| kb.trim().parse::<u64>().ok())
-                .unwrap_or_else(|| panic!("{}: no {key} in /proc status", self.name))
-                * 1024
-        };
-        (field("VmRSS:"), field("VmHWM:"))
+        memory(self.pid())
     }
 
     fn log(&self) -> String {
-        let mut text = String::new();
-        let _ = File::open(&self.log).and_then(|mut file| file.read_to_string(&mut text));
-        text
+        match &self.process {
+            Process::Host(host) => host.log().join("\n"),
+            Process::Peer { log, .. } => {
+                let mut text = String::new();
+                let _ = File::open(log).and_then(|mut file| file.read_to_string(&mut text));
+                text
+            }
+        }
     }
 }
 
 impl Drop for Exporter {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if let Process::Peer { child, .. } = &mut self.process {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
 
@@ -332,32 +365,6 @@ fn free_port() -> u16 {
         .expect("bind a loopback port")
         .port()
 }
-
-/// Has the kernel kill the exporter if this process dies without unwinding
-/// (SIGKILL, abort), so no exporter outlives a run.
-#[cfg(target_os = "linux")]
-fn die_with_parent(command: &mut Command) {
-    use std::ffi::{c_int, c_ulong};
-    use std::os::unix::process::CommandExt;
-
-    unsafe extern "C" {
-        fn prctl(option: c_int, ...) -> c_int;
-    }
-    const PR_SET_PDEATHSIG: c_int = 1;
-    const SIGKILL: c_ulong = 9;
-    // SAFETY: prctl(PR_SET_PDEATHSIG) is async-signal-safe and only sets an
-    // attribute of the child between fork and exec. The children are
-    // spawned from the main thread, which lives for the whole run.
-    unsafe {
-        command.pre_exec(|| {
-            prctl(PR_SET_PDEATHSIG, SIGKILL);
-            Ok(())
-        });
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn die_with_parent(_: &mut Command) {}
 
 /// One scrape: the whole body of a 200 response in the text format,
 /// uncompressed; panics otherwise.
@@ -444,12 +451,6 @@ fn throughput(client: &Client, exporter: &Exporter) -> f64 {
     // Scrapes started before the deadline finish after it: divide by the
     // time they took.
     completed.into_inner() as f64 / start.elapsed().as_secs_f64()
-}
-
-/// The nearest-rank percentile of sorted durations.
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let rank = (p * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
 /// The measurements of one exporter.

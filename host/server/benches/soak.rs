@@ -13,12 +13,13 @@
 //! Target for 30 minutes, 50 plugins, 20 scrapes/s: zero failed scrapes,
 //! RSS drift under 5%.
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+mod common;
+
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use common::{client, install, memory, percentile, plugin, start_host};
 
 struct Options {
     duration: Duration,
@@ -54,53 +55,12 @@ fn options() -> Options {
     o
 }
 
-fn target_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_wasm_exporter"))
-        .parent()
-        .and_then(Path::parent)
-        .unwrap()
-        .to_owned()
-}
-
-fn test_plugin(name: &str) -> PathBuf {
-    let p = target_dir()
-        .join("test-plugins")
-        .join(format!("{name}.wasm"));
-    assert!(
-        p.is_file(),
-        "{} missing: run `cargo xtask plugins`",
-        p.display()
-    );
-    p
-}
-
-fn install(dir: &Path, name: &str, from: &Path) {
-    let tmp = dir.join(format!(".{name}.tmp"));
-    std::fs::copy(from, &tmp).unwrap();
-    std::fs::rename(&tmp, dir.join(format!("{name}.wasm"))).unwrap();
+fn test_plugin(name: &str) -> std::path::PathBuf {
+    plugin("test-plugins", name)
 }
 
 fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap()
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("VmRSS:")?
-                .split_whitespace()
-                .next()?
-                .parse()
-                .ok()
-        })
-        .unwrap()
-}
-
-struct Host(Child);
-
-impl Drop for Host {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
+    memory(pid).0 / 1024
 }
 
 fn main() {
@@ -136,33 +96,16 @@ fn main() {
     install(&dir.join("plugins"), "swap", &versions[0]);
     std::fs::write(dir.join("config.yml"), config).unwrap();
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_wasm_exporter"))
-        .arg("--config.file")
-        .arg(dir.join("config.yml"))
-        .arg("--cache.dir")
-        .arg(dir.join("cache"))
-        .args([
-            "--web.listen-address",
-            "127.0.0.1:0",
-            "--log.level",
-            "warn,wasm_exporter=info",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let pid = child.id();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let host = Host(child);
-    let address = loop {
-        let line = lines.next().expect("host exited").unwrap();
-        if line.contains("msg=listening") {
-            let start = line.find(" address=").unwrap() + 9;
-            break line[start..].split(' ').next().unwrap().to_owned();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
-    let url = format!("http://{address}/metrics");
+    let config = dir.join("config.yml");
+    let cache = dir.join("cache");
+    let host = start_host(&[
+        "--config.file",
+        config.to_str().unwrap(),
+        "--cache.dir",
+        cache.to_str().unwrap(),
+    ]);
+    let pid = host.pid();
+    let url = host.url("/metrics");
     let expected_up = o.plugins + 1;
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -184,11 +127,7 @@ fn main() {
             );
             let rate = o.rate;
             std::thread::spawn(move || {
-                let client = reqwest::blocking::Client::builder()
-                    .no_proxy()
-                    .timeout(Duration::from_secs(10))
-                    .build()
-                    .unwrap();
+                let client = client();
                 while !stop.load(Ordering::Relaxed) {
                     let k = next.fetch_add(1, Ordering::Relaxed);
                     let due = started + Duration::from_secs_f64(k as f64 / rate);
@@ -258,7 +197,7 @@ fn main() {
 
     let mut l = latencies.lock().unwrap().clone();
     l.sort();
-    let pct = |p: f64| l[((l.len() - 1) as f64 * p).round() as usize].as_secs_f64() * 1e3;
+    let pct = |p: f64| percentile(&l, p).as_secs_f64() * 1e3;
     let drift = (rss_end as f64 - rss_start as f64) / rss_start as f64 * 100.0;
     let failed = failed.load(Ordering::Relaxed);
     println!(

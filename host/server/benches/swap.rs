@@ -11,102 +11,14 @@
 //!
 //! Targets: swap ≤ 500 ms; restart ≤ 300 ms; p99 with swaps ≤ 1.5× without.
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+mod common;
+
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-fn target_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_wasm_exporter"))
-        .parent()
-        .and_then(Path::parent)
-        .unwrap()
-        .to_owned()
-}
-
-fn plugin(kind: &str, name: &str) -> PathBuf {
-    let p = target_dir().join(kind).join(format!("{name}.wasm"));
-    assert!(
-        p.is_file(),
-        "{} missing: run `cargo xtask plugins`",
-        p.display()
-    );
-    p
-}
-
-struct Host {
-    child: Child,
-    base: String,
-}
-
-impl Host {
-    fn start(args: &[&str]) -> (Host, Instant) {
-        let started = Instant::now();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_wasm_exporter"))
-            .args(args)
-            .args([
-                "--web.listen-address",
-                "127.0.0.1:0",
-                "--log.level",
-                "warn,wasm_exporter=info",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let mut lines = BufReader::new(stderr).lines();
-        let address = loop {
-            let line = lines.next().expect("host exited").unwrap();
-            if line.contains("msg=listening") {
-                let start = line.find(" address=").unwrap() + 9;
-                break line[start..].split(' ').next().unwrap().to_owned();
-            }
-        };
-        std::thread::spawn(move || for _ in lines {});
-        (
-            Host {
-                child,
-                base: format!("http://{address}"),
-            },
-            started,
-        )
-    }
-}
-
-impl Drop for Host {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn client() -> reqwest::blocking::Client {
-    reqwest::blocking::Client::builder()
-        .no_proxy()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap()
-}
-
-fn temp_dir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("wasm_exporter_bench_{}_{tag}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn install(dir: &Path, name: &str, from: &Path) {
-    let tmp = dir.join(format!(".{name}.tmp"));
-    std::fs::copy(from, &tmp).unwrap();
-    std::fs::rename(&tmp, dir.join(format!("{name}.wasm"))).unwrap();
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
-}
+use common::{client, install, percentile, plugin, start_host, temp_dir};
 
 fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1e3)
@@ -129,9 +41,9 @@ fn swap_latencies(cache: bool, n: usize) -> Vec<Duration> {
     } else {
         args.push("--cache.disable");
     }
-    let (host, _) = Host::start(&args);
+    let host = start_host(&args);
     let client = client();
-    let url = format!("{}/metrics?collect[]=swap", host.base);
+    let url = host.url("/metrics?collect[]=swap");
     let mut latencies = Vec::with_capacity(n);
     for i in 1..=n {
         let v = i % 2;
@@ -198,16 +110,17 @@ fn restart_to_ready(runs: usize) -> (usize, Vec<Duration>) {
         cache_dir.to_str().unwrap(),
     ];
     // Warm the cache.
-    drop(Host::start(&args));
+    drop(start_host(&args));
     let client = client();
     let mut times = Vec::with_capacity(runs);
     for _ in 0..runs {
-        let (host, started) = Host::start(&args);
-        let ready = client.get(format!("{}/-/ready", host.base)).send().unwrap();
+        let started = Instant::now();
+        let host = start_host(&args);
+        let ready = client.get(host.url("/-/ready")).send().unwrap();
         assert_eq!(ready.status().as_u16(), 200);
         times.push(started.elapsed());
         let page = client
-            .get(format!("{}/metrics", host.base))
+            .get(host.url("/metrics"))
             .send()
             .unwrap()
             .text()
@@ -236,13 +149,13 @@ fn scrape_latencies(swapping: bool, duration: Duration) -> Vec<Duration> {
         plugin("test-plugins", "swap_b"),
     ];
     install(&dir, "swap", &versions[0]);
-    let (host, _) = Host::start(&[
+    let host = start_host(&[
         "--plugins.dir",
         dir.to_str().unwrap(),
         "--cache.dir",
         cache_dir.to_str().unwrap(),
     ]);
-    let url = format!("{}/metrics", host.base);
+    let url = host.url("/metrics");
     let stop = Arc::new(AtomicBool::new(false));
     let scrapers: Vec<_> = (0..4)
         .map(|_| {

@@ -1,0 +1,161 @@
+//! The `wasm_exporter` binary as a child process on a loopback port, with
+//! its log read as it runs: the one way the integration tests and the
+//! benchmarks (swap, soak, peers) start a host.
+//!
+//! Included by path (`#[path = ...] mod host_process;`) from
+//! `tests/all/common.rs` and `host/server/benches/common/mod.rs`.
+
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::Duration;
+
+/// How long a host may take to print its `listening` line.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Log lines kept (the oldest are dropped past it), so a long soak at a
+/// chatty log level does not grow without bound.
+const LOG_LINES_KEPT: usize = 100_000;
+
+/// The host binary of this package's tests and benchmarks.
+pub fn binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_wasm_exporter"))
+}
+
+/// Cargo's target directory (the binary lives in `<target>/<profile>`),
+/// where `cargo xtask plugins` puts the built plugins.
+pub fn target_dir() -> PathBuf {
+    binary()
+        .parent()
+        .and_then(Path::parent)
+        .expect("the binary is in <target>/<profile>")
+        .to_owned()
+}
+
+/// A running host, killed (and reaped) on drop.
+pub struct HostProcess {
+    child: Child,
+    /// `host:port` it listens on.
+    pub address: String,
+    log: Arc<Mutex<VecDeque<String>>>,
+}
+
+impl HostProcess {
+    /// Starts `command` (the binary and its arguments) listening on a free
+    /// loopback port, and waits for its `listening` log line; panics with
+    /// the log if it does not come.
+    pub fn start(mut command: Command) -> HostProcess {
+        command
+            .args(["--web.listen-address", "127.0.0.1:0"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        die_with_parent(&mut command);
+        let mut child = command.spawn().expect("starting wasm_exporter");
+        let stderr = child.stderr.take().expect("stderr is piped");
+        let log = Arc::new(Mutex::new(VecDeque::new()));
+        let (tx, rx) = mpsc::channel();
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if line.contains("msg=listening")
+                    && let Some(address) = field(&line, "address")
+                {
+                    let _ = tx.send(address);
+                }
+                let mut log = sink.lock().unwrap();
+                if log.len() == LOG_LINES_KEPT {
+                    log.pop_front();
+                }
+                log.push_back(line);
+            }
+        });
+        let mut host = HostProcess {
+            child,
+            address: String::new(),
+            log,
+        };
+        match rx.recv_timeout(START_TIMEOUT) {
+            Ok(address) => host.address = address,
+            Err(_) => panic!(
+                "wasm_exporter did not start listening; log:\n{}",
+                host.log().join("\n")
+            ),
+        }
+        host
+    }
+
+    /// `http://<address><path>`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The exit status, if the process has exited.
+    pub fn exited(&mut self) -> Option<ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+
+    /// The log so far (the last [`LOG_LINES_KEPT`] lines).
+    pub fn log(&self) -> Vec<String> {
+        self.log.lock().unwrap().iter().cloned().collect()
+    }
+
+    /// Kills the process and waits for it.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for HostProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// The value of `key=` in a logfmt line.
+pub fn field(line: &str, key: &str) -> Option<String> {
+    let start = line.find(&format!(" {key}="))? + key.len() + 2;
+    let rest = &line[start..];
+    if let Some(quoted) = rest.strip_prefix('"') {
+        let end = quoted.find('"')?;
+        Some(quoted[..end].to_owned())
+    } else {
+        Some(rest.split(' ').next()?.to_owned())
+    }
+}
+
+/// Has the kernel kill the child if this process dies without unwinding
+/// (SIGKILL, abort, a test harness killed), so no host outlives its run.
+#[cfg(target_os = "linux")]
+pub fn die_with_parent(command: &mut Command) {
+    use std::ffi::{c_int, c_ulong};
+    use std::os::unix::process::CommandExt;
+
+    unsafe extern "C" {
+        fn prctl(option: c_int, ...) -> c_int;
+    }
+    const PR_SET_PDEATHSIG: c_int = 1;
+    const SIGKILL: c_ulong = 9;
+    // SAFETY: prctl(PR_SET_PDEATHSIG) is async-signal-safe and only sets an
+    // attribute of the child between fork and exec. The signal is sent
+    // when the thread that forked the child exits; the callers' threads
+    // live as long as the children they start.
+    unsafe {
+        command.pre_exec(|| {
+            prctl(PR_SET_PDEATHSIG, SIGKILL);
+            Ok(())
+        });
+    }
+}
+
+/// Elsewhere, children are only killed on drop.
+#[cfg(not(target_os = "linux"))]
+pub fn die_with_parent(_: &mut Command) {}
