@@ -106,7 +106,7 @@ fn predict(plan: &Plan) -> Prediction {
         Plan::Families { families, .. } | Plan::Log { families, .. } => families,
         Plan::Error(_) => return Prediction::Down(&["error"]),
         Plan::Panic(_) | Plan::Recurse => return Prediction::Down(&["trap"]),
-        Plan::Loop => return Prediction::Down(&["fuel", "timeout"]),
+        Plan::Loop => return Prediction::Down(&["fuel"]),
         Plan::Allocate(_) => return Prediction::Down(&["memory"]),
         Plan::Sleep(_) => return Prediction::Down(&["timeout"]),
     };
@@ -165,17 +165,6 @@ fn describe(plan: &Plan) -> String {
     }
 }
 
-/// Whether a plan's output is large enough that the plugin may run out of
-/// fuel or time building it on a slow machine.
-fn is_big(plan: &Plan) -> bool {
-    match plan {
-        Plan::Families { families, .. } | Plan::Log { families, .. } => {
-            families.iter().map(|f| f.series.len()).sum::<usize>() > 1_000
-        }
-        _ => false,
-    }
-}
-
 /// One sample's value from parsed families, by sample name and labels.
 fn value_of(families: &[expfmt::Family], name: &str, labels: &[(&str, &str)]) -> Option<f64> {
     families
@@ -211,7 +200,10 @@ fn the_host_survives_the_fuzz_plugin_and_answers_as_predicted() {
     let dir = TempDir::new("fuzz");
     dir.add(PLUGIN, &test_plugin(PLUGIN));
     dir.add("demo_queue", &example_plugin("demo_queue"));
-    let host = Host::start(dir, &["--plugin.timeout", "2s"]);
+    // A deadline far beyond what any plan but `Sleep` needs, so that
+    // running out of fuel (a spin) or not (the largest outputs) never
+    // hangs on the machine's speed: 1e9 fuel is ~0.1 s of guest work.
+    let host = Host::start(dir, &["--plugin.timeout", "60s"]);
     let started = Instant::now();
     let mut previous: BTreeMap<String, f64> = BTreeMap::new();
     let mut tally: BTreeMap<String, u64> = BTreeMap::new();
@@ -280,20 +272,13 @@ fn the_host_survives_the_fuzz_plugin_and_answers_as_predicted() {
                 *tally.entry("up".into()).or_default() += 1;
             }
             (Prediction::Down(reasons), Some(0.0)) => {
-                let ok = increased.len() == 1
-                    && (reasons.contains(&increased[0])
-                        || is_big(&plan) && ["fuel", "timeout"].contains(&increased[0]));
+                let ok = increased.len() == 1 && reasons.contains(&increased[0]);
                 assert!(
                     ok,
                     "{}: expected one failure of {reasons:?}, got {increased:?}",
                     context()
                 );
                 assert!(served.is_empty(), "{}: down but serving", context());
-                *tally.entry(increased[0].to_owned()).or_default() += 1;
-            }
-            (Prediction::Up(_), Some(up)) if up == 0.0 && is_big(&plan) && increased.len() == 1 => {
-                // Building a large output may run out of fuel or time.
-                assert!(["fuel", "timeout"].contains(&increased[0]), "{}", context());
                 *tally.entry(increased[0].to_owned()).or_default() += 1;
             }
             _ => panic!(

@@ -4,34 +4,54 @@
 
 use crate::common::{Host, TempDir, collect_alone, example_plugin, test_plugin};
 
-const HOSTILE: [(&str, &str); 10] = [
-    ("loop", "fuel"),
-    ("membomb", "memory"),
-    ("panic", "trap"),
-    ("recursion", "trap"),
-    ("sleeper", "timeout"),
-    ("error", "error"),
-    ("bad_name", "invalid_output"),
-    ("dup_series", "invalid_output"),
-    ("huge", "too_large"),
-    ("stdout_flood", "fuel"),
+/// Each hostile plugin, the one reason it must fail with, and limits under
+/// which no other reason is possible however slow the machine: the two
+/// that spin get a fuel budget of about a millisecond of guest work and a
+/// minute of wall time, so they always run out of fuel; the one that
+/// sleeps burns no fuel and gets a short deadline; every other failure is
+/// deterministic (it does not depend on time), and gets a minute too.
+const HOSTILE: [(&str, &str, &str); 10] = [
+    ("loop", "fuel", "{ fuel: 10000000, timeout: 60s }"),
+    ("membomb", "memory", "{ timeout: 60s }"),
+    ("panic", "trap", "{ timeout: 60s }"),
+    ("recursion", "trap", "{ timeout: 60s }"),
+    ("sleeper", "timeout", "{ timeout: 1500ms }"),
+    ("error", "error", "{ timeout: 60s }"),
+    ("bad_name", "invalid_output", "{ timeout: 60s }"),
+    ("dup_series", "invalid_output", "{ timeout: 60s }"),
+    ("huge", "too_large", "{ timeout: 60s }"),
+    ("stdout_flood", "fuel", "{ fuel: 10000000, timeout: 60s }"),
 ];
 
 #[test]
 fn each_hostile_plugin_is_down_with_its_reason_and_the_rest_serves() {
     let dir = TempDir::new("hostile");
-    for (name, _) in HOSTILE {
+    let mut config = String::from("plugins:\n");
+    for (name, _, limits) in HOSTILE {
         dir.add(name, &test_plugin(name));
+        config.push_str(&format!("  - path: {name}.wasm\n    limits: {limits}\n"));
     }
     dir.add("all_types", &test_plugin("all_types"));
     dir.add("demo_queue", &example_plugin("demo_queue"));
-    let host = Host::start(dir, &["--plugin.timeout", "1500ms"]);
+    for name in ["all_types", "demo_queue"] {
+        config.push_str(&format!(
+            "  - path: {name}.wasm\n    limits: {{ timeout: 60s }}\n"
+        ));
+    }
+    let config_file = dir.path().join("config.yml");
+    std::fs::write(&config_file, config).unwrap();
+    let host = Host::start_with(
+        dir,
+        TempDir::new("cache"),
+        vec!["--config.file".into(), config_file.into()],
+        &[],
+    );
     let reference = collect_alone(&test_plugin("all_types"));
     let reference_lines: Vec<&str> = reference.lines().filter(|l| !l.starts_with('#')).collect();
 
     for round in 1..=2 {
         let page = host.scrape();
-        for (name, reason) in HOSTILE {
+        for (name, reason, _) in HOSTILE {
             assert_eq!(page.up(name), Some(0.0), "{name} is down in round {round}");
             assert_eq!(
                 page.failures(name, reason),
@@ -95,22 +115,25 @@ fn scrape_timeout_header_shortens_the_deadline() {
     let dir = TempDir::new("deadline");
     dir.add("sleeper", &test_plugin("sleeper"));
     dir.add("echo_request", &test_plugin("echo_request"));
-    let host = Host::start(dir, &[]);
+    // A large offset, so that the answer arriving within the scraper's
+    // timeout does not hang on the machine's speed: 3 s less the 2 s
+    // offset leaves the plugins 1 s, and the host 2 s to answer.
+    let host = Host::start(dir, &["--scrape.timeout-offset", "2s"]);
     let started = std::time::Instant::now();
     let r = host.get_with(
         "/metrics?format=text",
-        &[("X-Prometheus-Scrape-Timeout-Seconds", "1.5")],
+        &[("X-Prometheus-Scrape-Timeout-Seconds", "3")],
     );
     let took = started.elapsed();
     assert_eq!(r.status, 200);
     let page = crate::common::Exposition::parse(&r.body);
     assert_eq!(page.up("sleeper"), Some(0.0));
     assert_eq!(page.failures("sleeper", "timeout"), 1.0);
-    // 1.5 s minus the default 0.5 s offset.
+    // 3 s minus the 2 s offset.
     let left = page.value("echo_timeout_ms").unwrap();
     assert!((900.0..=1000.0).contains(&left), "echo saw {left} ms");
     assert!(
-        took.as_secs_f64() < 1.5,
+        took.as_secs_f64() < 3.0,
         "answered within the scrape timeout ({took:?})"
     );
 }

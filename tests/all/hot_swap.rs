@@ -217,7 +217,9 @@ fn a_slowly_written_file_is_never_loaded_half_written() {
     let b = std::fs::read(test_plugin("swap_b")).unwrap();
     let dir = TempDir::new("slow_write");
     install(dir.path(), "swap", &a);
-    let host = Host::start(dir, &["--watch.debounce", "20ms"]);
+    // A settle time far beyond the pause below, so that the half-written
+    // file is never counted as a failure however slow the machine.
+    let host = Host::start(dir, &["--watch.debounce", "20ms", "--watch.settle", "60s"]);
     wait_for_version(&host, "a");
 
     // Written in place, in two halves with a pause between them.

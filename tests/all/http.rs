@@ -102,18 +102,40 @@ fn probe_hands_target_and_params_to_plugins() {
 fn max_requests_answers_503_beyond_the_limit() {
     let dir = TempDir::new("maxreq");
     dir.add("sleeper", &test_plugin("sleeper"));
-    let host = Host::start(
-        dir,
-        &["--web.max-requests", "1", "--plugin.timeout", "1500ms"],
-    );
+    dir.add("echo_request", &test_plugin("echo_request"));
+    let host = Host::start(dir, &["--web.max-requests", "1", "--plugin.timeout", "3s"]);
+    // One slow scrape holds the only slot for its whole 3 s deadline
+    // (retried if a quick scrape below held the slot when it arrived).
     let url = host.url("/metrics");
-    let slow = std::thread::spawn(move || crate::common::get(&url, &[]).status);
-    std::thread::sleep(std::time::Duration::from_millis(400));
-    let second = host.get_with("/metrics", &[]);
-    assert_eq!(second.status, 503, "{}", second.body);
+    let slow = std::thread::spawn(move || {
+        loop {
+            let status = crate::common::get(&url, &[]).status;
+            if status != 503 {
+                return status;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    });
+    // Quick scrapes meanwhile: whichever reach the host while the slow one
+    // runs are refused at once. Nothing here depends on timing: they keep
+    // coming until the slow scrape is done.
+    let mut refused = 0;
+    while !slow.is_finished() {
+        let quick = host.get_with("/metrics?collect[]=echo_request", &[]);
+        match quick.status {
+            503 => refused += 1,
+            200 => {}
+            other => panic!("quick scrape: {other} {}", quick.body),
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     assert_eq!(slow.join().unwrap(), 200);
+    assert!(
+        refused > 0,
+        "no scrape was refused while the slot was taken"
+    );
     assert_eq!(
-        host.get_with("/metrics", &[]).status,
+        host.get_with("/metrics?collect[]=echo_request", &[]).status,
         200,
         "served again once free"
     );

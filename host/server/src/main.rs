@@ -80,6 +80,10 @@ struct ServeArgs {
     /// Quiet period after a file change before reloading.
     #[arg(long = "watch.debounce", default_value = "100ms", value_parser = parse_duration)]
     watch_debounce: Duration,
+    /// How long a plugin file that changed moments ago and does not load is
+    /// given to finish being written before it counts as a failed reload.
+    #[arg(long = "watch.settle", default_value = "1s", value_parser = parse_duration)]
+    watch_settle: Duration,
     /// Address to listen on (`host:port`, or `:port` for all interfaces).
     #[arg(long = "web.listen-address", default_value = ":9917")]
     listen_address: String,
@@ -223,12 +227,18 @@ async fn serve(args: ServeArgs) -> Result<ExitCode> {
         (!args.cache_disable).then(|| args.cache_dir.clone().unwrap_or_else(cache::default_dir));
     let runtime = Runtime::with_cache(cache_dir.as_deref())?;
     let registry = Registry::default_registry().clone();
-    let reloader = Reloader::new(runtime.clone(), registry.clone(), source, limits);
+    let reloader = Reloader::new(
+        runtime.clone(),
+        registry.clone(),
+        source,
+        limits,
+        args.watch_settle,
+    );
     // A configuration that does not load at start is fatal, as in Prometheus.
     let report = reloader.reload().await.map_err(anyhow::Error::new)?;
     if !report.settling.is_empty() {
         // Files modified a moment ago that do not load yet: give them time.
-        tokio::time::sleep(Duration::from_millis(reload::SETTLE_MS)).await;
+        tokio::time::sleep(args.watch_settle).await;
         reloader.reload().await.map_err(anyhow::Error::new)?;
     }
     tracing::info!(

@@ -7,8 +7,9 @@
 //! Scrapes already running finish on the version they started with. A file
 //! that fails never replaces a working version: the old one keeps serving,
 //! and the failure is logged and counted. A file modified moments ago that
-//! fails is given [`SETTLE_MS`] to finish being written before it counts
-//! as broken. A removed file unregisters its plugin.
+//! fails is given a settle time ([`DEFAULT_SETTLE_MS`], `--watch.settle`)
+//! to finish being written before it counts as broken. A removed file
+//! unregisters its plugin.
 //!
 //! Reloads are serialized; an invalid configuration keeps the running one.
 
@@ -32,9 +33,10 @@ use crate::registry::{FileStamp, PluginState, RegisteredPlugin, Registry};
 use crate::stats::PluginStats;
 
 /// How long a freshly modified file that fails to load is given to finish
-/// being written before its failure counts. Stops a slow copy or an
-/// in-place write from being reported (and counted) as a broken plugin.
-pub const SETTLE_MS: u64 = 1_000;
+/// being written before its failure counts, unless told otherwise. Stops a
+/// slow copy or an in-place write from being reported (and counted) as a
+/// broken plugin.
+pub const DEFAULT_SETTLE_MS: u64 = 1_000;
 
 /// Where the plugin set comes from.
 #[derive(Debug, Clone)]
@@ -70,30 +72,40 @@ pub struct Reloader {
     registry: Arc<Registry>,
     source: Source,
     defaults: PluginLimits,
+    settle: Duration,
     /// The running configuration; the lock serializes reloads.
     current: tokio::sync::Mutex<ResolvedConfig>,
     status: Mutex<Status>,
 }
 
 impl Reloader {
-    /// A reloader for `registry`. Nothing is loaded until [`Reloader::reload`].
+    /// A reloader for `registry`, giving a file that fails to load within
+    /// `settle` of its last change that long to finish being written.
+    /// Nothing is loaded until [`Reloader::reload`].
     pub fn new(
         runtime: Arc<Runtime>,
         registry: Arc<Registry>,
         source: Source,
         defaults: PluginLimits,
+        settle: Duration,
     ) -> Arc<Self> {
         Arc::new(Reloader {
             runtime,
             registry,
             source,
             defaults,
+            settle,
             current: tokio::sync::Mutex::new(ResolvedConfig::default()),
             status: Mutex::new(Status {
                 last_ok: false,
                 last_success: UNIX_EPOCH,
             }),
         })
+    }
+
+    /// How long a freshly changed file that fails is given to settle.
+    pub fn settle(&self) -> Duration {
+        self.settle
     }
 
     /// The runtime plugins are compiled with.
@@ -214,7 +226,7 @@ impl Reloader {
                     self.registry.register(Arc::new(plugin));
                     report.loaded.push(name.clone());
                 }
-                Err(e) if recently_modified(modified) => {
+                Err(e) if recently_modified(modified, self.settle) => {
                     tracing::debug!(plugin = %name, error = %e, "plugin file changed moments ago and does not load yet; waiting for it to settle");
                     report.settling.push(name.clone());
                 }
@@ -309,8 +321,9 @@ impl Reloader {
                     log_report(&report);
                     if !report.settling.is_empty() {
                         let again = tx.clone();
+                        let settle = reloader.settle;
                         tokio::spawn(async move {
-                            tokio::time::sleep(Duration::from_millis(SETTLE_MS)).await;
+                            tokio::time::sleep(settle).await;
                             let _ = again.send(());
                         });
                     }
@@ -365,10 +378,10 @@ fn sorted(config: &[(String, String)]) -> Vec<(String, String)> {
     c
 }
 
-fn recently_modified(modified: Option<SystemTime>) -> bool {
+fn recently_modified(modified: Option<SystemTime>, settle: Duration) -> bool {
     modified
         .and_then(|m| SystemTime::now().duration_since(m).ok())
-        .is_some_and(|age| age < Duration::from_millis(SETTLE_MS))
+        .is_some_and(|age| age < settle)
 }
 
 /// The smoke test a new version must pass before it replaces a running
