@@ -5,6 +5,7 @@
 //! takes three. Every command it runs is printed first.
 
 mod apt;
+mod layers;
 mod peers;
 mod plugins;
 mod python;
@@ -24,9 +25,12 @@ commands:
                    target/test-plugins/
   run [ARGS...]    build the plugins and the host, then run the host on
                    target/plugins/ with ARGS
-  test [ARGS...]   install Debian's prometheus package (prometheus,
-                   promtool) if missing, prepare .venv (Python reference
-                   parser), build the plugins, then `cargo test --release ARGS`
+  test [ARGS...]   check the layers (below), install Debian's prometheus
+                   package (prometheus, promtool) if missing, prepare .venv
+                   (Python reference parser), build the plugins, then
+                   `cargo test --release ARGS`
+  layers           check that the exposition core depends on no wasm, async
+                   or HTTP crate, and that no host crate has a module loop
   bench [ARGS...]  build the plugins, then `cargo bench -p wasm_exporter ARGS`
                    (`--bench scrape` unless ARGS choose benchmarks)
   bench-peers      install Go, client_golang and .venv if missing, build the
@@ -53,6 +57,7 @@ fn main() -> ExitCode {
         Some("plugins") if rest.is_empty() => build_plugins().map(|_| ()),
         Some("run") => run(&rest),
         Some("test") => test(&rest),
+        Some("layers") if rest.is_empty() => Workspace::locate().and_then(|w| layers::check(&w)),
         Some("bench") => bench(&rest),
         Some("bench-peers") if rest.is_empty() => peers::bench_peers(),
         Some("soak") => soak(&rest),
@@ -102,6 +107,7 @@ fn run(host_args: &[OsString]) -> Result<()> {
 
 fn test(cargo_args: &[OsString]) -> Result<()> {
     let workspace = Workspace::locate()?;
+    layers::check(&workspace)?;
     apt::ensure_prometheus(&workspace)?;
     let venv = python::ensure_venv(&workspace)?;
     plugins::build(&workspace)?;
