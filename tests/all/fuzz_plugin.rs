@@ -133,6 +133,7 @@ fn predict(plan: &Plan) -> Prediction {
                 fuel_consumed: 0,
                 memory_peak_bytes: 0,
                 series: 0,
+                memory: None,
             }];
             let merged = merge(&mut outcomes);
             match &outcomes[0].result {

@@ -320,6 +320,10 @@ fn limits_yaml() -> BoxedStrategy<Yaml> {
         ("memory_bytes", scalar(NUMBERS)),
         ("max_series", scalar(NUMBERS)),
         ("max_bytes", scalar(NUMBERS)),
+        ("max_labels_per_series", scalar(NUMBERS)),
+        ("max_buckets", scalar(NUMBERS)),
+        ("max_quantiles", scalar(NUMBERS)),
+        ("max_states", scalar(NUMBERS)),
     ])
 }
 

@@ -410,10 +410,16 @@ fn any_family() -> impl Strategy<Value = MetricFamily> {
 fn tiny_limits() -> impl Strategy<Value = OutputLimits> {
     prop_oneof![
         Just(OutputLimits::default()),
-        (0..40u64, 0..4000u64).prop_map(|(max_series, max_bytes)| OutputLimits {
-            max_series,
-            max_bytes,
-        }),
+        (0..40u64, 0..4000u64, 0..5u64, 0..5u64, 0..5u64, 0..5u64).prop_map(
+            |(max_series, max_bytes, labels, buckets, quantiles, states)| OutputLimits {
+                max_series,
+                max_bytes,
+                max_labels_per_series: labels,
+                max_buckets: buckets,
+                max_quantiles: quantiles,
+                max_states: states,
+            }
+        ),
     ]
 }
 
@@ -429,6 +435,19 @@ fn accepted_is_well_formed(
             "{series} series accepted over {}",
             limits.max_series
         ));
+    }
+    for m in families.iter().flat_map(|f| &f.metrics) {
+        let (entries, cap) = match &m.value {
+            Value::Histogram(h) => (h.buckets.len(), limits.max_buckets),
+            Value::Summary(s) => (s.quantiles.len(), limits.max_quantiles),
+            Value::StateSet(s) => (s.len(), limits.max_states),
+            _ => (0, 0),
+        };
+        if m.labels.len() as u64 > limits.max_labels_per_series || entries as u64 > cap {
+            return Err(format!(
+                "a series over a per-series cap was accepted: {m:?}"
+            ));
+        }
     }
     round_trip(families)?;
     let text = String::from_utf8(encode(families, Format::Text.host())).expect("checked");

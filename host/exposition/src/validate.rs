@@ -8,9 +8,9 @@
 //! is worse than none, because Prometheus would then see series vanish.
 
 use std::collections::{HashMap, HashSet};
-use std::hash::{BuildHasherDefault, Hasher};
-
 use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::time::Instant;
 
 use crate::model::{Label, Metric, MetricFamily, MetricType, Value};
 
@@ -27,13 +27,40 @@ pub const DEFAULT_MAX_SERIES: u64 = 50_000;
 /// what `max_series` stops.
 pub const DEFAULT_MAX_BYTES: u64 = 16 << 20;
 
+/// Labels one series may carry, unless told otherwise. Stops one series
+/// with a huge label set from costing the checks (and Prometheus) what a
+/// whole page of ordinary series costs; kube-state-metrics' widest `_info`
+/// and `_labels` series stay far below it.
+pub const DEFAULT_MAX_LABELS_PER_SERIES: u64 = 128;
+
+/// Buckets one histogram data point may have, unless told otherwise.
+/// Classic histograms rarely exceed 30; this stops a "histogram" from being
+/// a second, uncounted way to return thousands of samples per series.
+pub const DEFAULT_MAX_BUCKETS: u64 = 256;
+
+/// Quantiles one summary data point may have, unless told otherwise.
+pub const DEFAULT_MAX_QUANTILES: u64 = 64;
+
+/// States one state-set data point may have, unless told otherwise.
+pub const DEFAULT_MAX_STATES: u64 = 1024;
+
 /// The size caps [`validate`] enforces before it looks at anything else.
+/// Every check after them is linear (or `n log n`) in the output's size,
+/// so these caps bound the time the checks take, too.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OutputLimits {
     /// See [`DEFAULT_MAX_SERIES`].
     pub max_series: u64,
     /// See [`DEFAULT_MAX_BYTES`].
     pub max_bytes: u64,
+    /// See [`DEFAULT_MAX_LABELS_PER_SERIES`].
+    pub max_labels_per_series: u64,
+    /// See [`DEFAULT_MAX_BUCKETS`].
+    pub max_buckets: u64,
+    /// See [`DEFAULT_MAX_QUANTILES`].
+    pub max_quantiles: u64,
+    /// See [`DEFAULT_MAX_STATES`].
+    pub max_states: u64,
 }
 
 impl Default for OutputLimits {
@@ -41,6 +68,10 @@ impl Default for OutputLimits {
         OutputLimits {
             max_series: DEFAULT_MAX_SERIES,
             max_bytes: DEFAULT_MAX_BYTES,
+            max_labels_per_series: DEFAULT_MAX_LABELS_PER_SERIES,
+            max_buckets: DEFAULT_MAX_BUCKETS,
+            max_quantiles: DEFAULT_MAX_QUANTILES,
+            max_states: DEFAULT_MAX_STATES,
         }
     }
 }
@@ -50,8 +81,11 @@ impl Default for OutputLimits {
 pub enum RejectionKind {
     /// A rule of the exposition format is broken.
     InvalidOutput,
-    /// More samples or bytes than [`OutputLimits`] allow.
+    /// Over one of the [`OutputLimits`].
     TooLarge,
+    /// The deadline given to [`validate_until`] passed before the checks
+    /// were done.
+    Deadline,
 }
 
 /// A refused set of families: which rule, where, and how big it was.
@@ -144,11 +178,55 @@ pub fn measure(families: &[MetricFamily]) -> OutputStats {
     stats
 }
 
+/// The first series over a per-series cap (labels, buckets, quantiles,
+/// states), as a message; one linear pass.
+fn over_a_cap(families: &[MetricFamily], limits: &OutputLimits) -> Option<String> {
+    for f in families {
+        for m in &f.metrics {
+            let (what, n, cap) = match &m.value {
+                _ if m.labels.len() as u64 > limits.max_labels_per_series => {
+                    ("labels", m.labels.len(), limits.max_labels_per_series)
+                }
+                Value::Histogram(h) if h.buckets.len() as u64 > limits.max_buckets => {
+                    ("buckets", h.buckets.len(), limits.max_buckets)
+                }
+                Value::Summary(s) if s.quantiles.len() as u64 > limits.max_quantiles => {
+                    ("quantiles", s.quantiles.len(), limits.max_quantiles)
+                }
+                Value::StateSet(s) if s.len() as u64 > limits.max_states => {
+                    ("states", s.len(), limits.max_states)
+                }
+                _ => continue,
+            };
+            return Some(format!(
+                "family {:?}: series {} has {n} {what}, over the limit of {cap}",
+                f.name,
+                show_labels(&m.labels)
+            ));
+        }
+    }
+    None
+}
+
 /// Checks and normalises one plugin's output. On failure, returns why,
 /// with the number of samples it returned.
 pub fn validate(
     families: &mut Vec<MetricFamily>,
     limits: &OutputLimits,
+) -> Result<OutputStats, Rejection> {
+    validate_until(families, limits, None)
+}
+
+/// Series checked between two looks at the clock in [`validate_until`].
+const SERIES_PER_DEADLINE_CHECK: usize = 256;
+
+/// [`validate`], giving up with [`RejectionKind::Deadline`] once
+/// `deadline` has passed, so the checks of one plugin's output never run
+/// past that plugin's time.
+pub fn validate_until(
+    families: &mut Vec<MetricFamily>,
+    limits: &OutputLimits,
+    deadline: Option<Instant>,
 ) -> Result<OutputStats, Rejection> {
     let stats = measure(families);
     let reject = |kind, message| Rejection {
@@ -170,6 +248,13 @@ pub fn validate(
         );
         return Err(reject(RejectionKind::TooLarge, msg));
     }
+    if let Some(msg) = over_a_cap(families, limits) {
+        return Err(reject(RejectionKind::TooLarge, msg));
+    }
+    let mut clock = Clock {
+        deadline,
+        countdown: SERIES_PER_DEADLINE_CHECK,
+    };
     families.retain(|f| !f.metrics.is_empty());
     let mut samples: HashSet<String> = HashSet::new();
     for family in families.iter_mut() {
@@ -183,9 +268,49 @@ pub fn validate(
                 )));
             }
         }
-        check_series(family).map_err(|m| invalid(format!("family {:?}: {m}", family.name)))?;
+        match check_series(family, &mut clock) {
+            Ok(()) => {}
+            Err(Stop::Invalid(m)) => return Err(invalid(format!("family {:?}: {m}", family.name))),
+            Err(Stop::Deadline) => {
+                return Err(reject(
+                    RejectionKind::Deadline,
+                    "its output was still being checked at its deadline".into(),
+                ));
+            }
+        }
     }
     Ok(stats)
+}
+
+/// Looks at the clock every [`SERIES_PER_DEADLINE_CHECK`] series.
+struct Clock {
+    deadline: Option<Instant>,
+    countdown: usize,
+}
+
+impl Clock {
+    fn tick(&mut self) -> Result<(), Stop> {
+        self.countdown -= 1;
+        if self.countdown == 0 {
+            self.countdown = SERIES_PER_DEADLINE_CHECK;
+            if self.deadline.is_some_and(|d| Instant::now() >= d) {
+                return Err(Stop::Deadline);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Why the series checks stopped.
+enum Stop {
+    Invalid(String),
+    Deadline,
+}
+
+impl From<String> for Stop {
+    fn from(message: String) -> Self {
+        Stop::Invalid(message)
+    }
 }
 
 fn normalise_and_check_family(family: &mut MetricFamily) -> Result<(), String> {
@@ -316,11 +441,41 @@ impl Hasher for IdentityHasher {
     }
 }
 
-/// Whether two label sets (each without a repeated name) name the same
-/// series, where a label with an empty value is the same as no label.
-fn same_label_set(a: &[Label], b: &[Label]) -> bool {
-    let set = |x: &[Label]| x.iter().filter(|l| !l.value.is_empty()).count();
-    set(a) == set(b) && a.iter().all(|l| l.value.is_empty() || b.contains(l))
+/// A label set as Prometheus reads it: `(name, value)` of the labels with a
+/// value, sorted by name.
+type LabelSet<'a> = Vec<(&'a str, &'a str)>;
+
+/// The [`LabelSet`] of `labels` (each name appears once; that is checked
+/// before).
+fn canonical(labels: &[Label]) -> LabelSet<'_> {
+    let mut set: LabelSet<'_> = labels
+        .iter()
+        .filter(|l| !l.value.is_empty())
+        .map(|l| (l.name.as_str(), l.value.as_str()))
+        .collect();
+    set.sort_unstable();
+    set
+}
+
+/// Up to this many items, a nested scan for repeats is faster than sorting
+/// or hashing; past it, the checks sort or hash, so they stay `n log n`.
+const SMALL: usize = 8;
+
+/// The first key that appears twice among `items`, found in `n log n`
+/// (and without allocating for a handful of items).
+fn first_repeat<'a, T, K: Ord + Copy>(items: &'a [T], key: impl Fn(&'a T) -> K) -> Option<K> {
+    if items.len() <= SMALL {
+        for (i, item) in items.iter().enumerate() {
+            let k = key(item);
+            if items[..i].iter().any(|other| key(other) == k) {
+                return Some(k);
+            }
+        }
+        return None;
+    }
+    let mut keys: Vec<K> = items.iter().map(key).collect();
+    keys.sort_unstable();
+    keys.windows(2).find(|w| w[0] == w[1]).map(|w| w[0])
 }
 
 /// Renders a label set for an error message, shortened.
@@ -340,63 +495,88 @@ pub fn show_labels(labels: &[Label]) -> String {
     s
 }
 
-fn check_series(family: &MetricFamily) -> Result<(), String> {
+fn check_series(family: &MetricFamily, clock: &mut Clock) -> Result<(), Stop> {
     let reserved_label = match family.type_ {
         MetricType::Histogram => Some("le"),
         MetricType::Summary => Some("quantile"),
         MetricType::StateSet => Some(family.name.as_str()),
         _ => None,
     };
+    // Series by the hash of their label set; a hash seen twice marks both
+    // series as suspects, compared exactly once every series is hashed.
     let mut seen: HashMap<u64, usize, BuildHasherDefault<IdentityHasher>> =
         HashMap::with_capacity_and_hasher(family.metrics.len(), Default::default());
-    let mut collided: Vec<usize> = Vec::new();
+    let mut suspects: Vec<(u64, usize)> = Vec::new();
     for (i, Metric { labels, value }) in family.metrics.iter().enumerate() {
+        clock.tick()?;
         if value.metric_type() != family.type_ {
             return Err(format!(
                 "series {} has a {} value in a {} family",
                 show_labels(labels),
                 value.metric_type().as_str(),
                 family.type_.as_str()
-            ));
+            )
+            .into());
         }
-        for (j, label) in labels.iter().enumerate() {
+        for label in labels {
             if !is_label_name(&label.name) {
-                return Err(format!("invalid label name {:?}", label.name));
+                return Err(format!("invalid label name {:?}", label.name).into());
             }
             if label.name.starts_with("__") {
                 return Err(format!(
                     "label name {:?}: names starting with __ are reserved",
                     label.name
-                ));
+                )
+                .into());
             }
             if Some(label.name.as_str()) == reserved_label {
                 return Err(format!(
                     "label name {:?} is reserved in a {} family",
                     label.name,
                     family.type_.as_str()
-                ));
+                )
+                .into());
             }
-            if labels[..j].iter().any(|l| l.name == label.name) {
-                return Err(format!(
-                    "series {} has the label {:?} twice",
-                    show_labels(labels),
-                    label.name
-                ));
-            }
+        }
+        if let Some(name) = first_repeat(labels, |l| l.name.as_str()) {
+            return Err(format!(
+                "series {} has the label {name:?} twice",
+                show_labels(labels)
+            )
+            .into());
         }
         check_value(value).map_err(|m| format!("series {}: {m}", show_labels(labels)))?;
         let hash = label_set_hash(labels);
-        if let Some(&other) = seen.get(&hash) {
-            let duplicate = same_label_set(&family.metrics[other].labels, labels)
-                || collided
-                    .iter()
-                    .any(|&k| same_label_set(&family.metrics[k].labels, labels));
-            if duplicate {
-                return Err(format!("duplicate series {}", show_labels(labels)));
+        match seen.get(&hash) {
+            // Repeats of (hash, first) are removed before the comparison.
+            Some(&first) => suspects.extend([(hash, first), (hash, i)]),
+            None => {
+                seen.insert(hash, i);
             }
-            collided.push(i);
-        } else {
-            seen.insert(hash, i);
+        }
+    }
+    find_duplicate(family, suspects)
+}
+
+/// Among series whose label-set hashes collide, the first pair with the
+/// same label set. Suspects are grouped by hash and each group sorted by
+/// canonical label set, so even a crafted flood of colliding hashes costs
+/// `n log n` comparisons, never `n²`.
+fn find_duplicate(family: &MetricFamily, mut suspects: Vec<(u64, usize)>) -> Result<(), Stop> {
+    if suspects.is_empty() {
+        return Ok(());
+    }
+    suspects.sort_unstable();
+    suspects.dedup();
+    let mut keyed: Vec<(u64, LabelSet<'_>, usize)> = suspects
+        .into_iter()
+        .map(|(hash, i)| (hash, canonical(&family.metrics[i].labels), i))
+        .collect();
+    keyed.sort_unstable();
+    for pair in keyed.windows(2) {
+        if pair[0].0 == pair[1].0 && pair[0].1 == pair[1].1 {
+            let labels = &family.metrics[pair[0].2.max(pair[1].2)].labels;
+            return Err(format!("duplicate series {}", show_labels(labels)).into());
         }
     }
     Ok(())
@@ -431,13 +611,14 @@ fn check_value(value: &Value) -> Result<(), String> {
             Ok(())
         }
         Value::Summary(s) => {
-            for (i, q) in s.quantiles.iter().enumerate() {
+            for q in &s.quantiles {
                 if !(0.0..=1.0).contains(&q.quantile) {
                     return Err(format!("quantile {} is outside [0, 1]", q.quantile));
                 }
-                if s.quantiles[..i].iter().any(|p| p.quantile == q.quantile) {
-                    return Err(format!("quantile {} appears twice", q.quantile));
-                }
+            }
+            // In [0, 1] (no NaN), so equal values have equal bits, bar -0.
+            if let Some(q) = first_repeat(&s.quantiles, |q| (q.quantile + 0.0).to_bits()) {
+                return Err(format!("quantile {} appears twice", f64::from_bits(q)));
             }
             Ok(())
         }
@@ -445,13 +626,11 @@ fn check_value(value: &Value) -> Result<(), String> {
             if states.is_empty() {
                 return Err("a state set needs at least one state".into());
             }
-            for (i, s) in states.iter().enumerate() {
-                if s.name.is_empty() {
-                    return Err("state names cannot be empty".into());
-                }
-                if states[..i].iter().any(|p| p.name == s.name) {
-                    return Err(format!("state {:?} appears twice", s.name));
-                }
+            if states.iter().any(|s| s.name.is_empty()) {
+                return Err("state names cannot be empty".into());
+            }
+            if let Some(name) = first_repeat(states, |s| s.name.as_str()) {
+                return Err(format!("state {name:?} appears twice"));
             }
             Ok(())
         }
@@ -774,5 +953,193 @@ mod tests {
     fn empty_families_are_dropped() {
         let out = check(vec![gauge("empty", &[]), gauge("g", &[&[]])]).unwrap();
         assert_eq!(out.len(), 1);
+    }
+
+    fn wide_series(labels: usize, stride: usize) -> MetricFamily {
+        let mut f = MetricFamily::new("wide", "h", MetricType::Gauge);
+        f.push(
+            (0..labels)
+                .map(|i| Label::new(format!("l{}", (i * stride) % labels), "v"))
+                .collect(),
+            Value::Gauge(1.0),
+        );
+        f
+    }
+
+    #[test]
+    fn per_series_caps_are_too_large_and_named() {
+        let limits = OutputLimits {
+            max_labels_per_series: 4,
+            max_buckets: 2,
+            max_quantiles: 1,
+            max_states: 1,
+            ..OutputLimits::default()
+        };
+        let refuse = |f: MetricFamily, what: &str| {
+            let r = validate(&mut vec![f], &limits).unwrap_err();
+            assert_eq!(r.kind, RejectionKind::TooLarge, "{r}");
+            assert!(r.message.contains(what), "{r}");
+            assert!(r.message.contains("over the limit"), "{r}");
+        };
+        refuse(wide_series(5, 1), "5 labels");
+        refuse(
+            histogram(&[(0.1, 1), (1.0, 2), (f64::INFINITY, 3)], 3),
+            "3 buckets",
+        );
+        let mut s = MetricFamily::new("s", "h", MetricType::Summary);
+        let q = |quantile| Quantile {
+            quantile,
+            value: 1.0,
+        };
+        s.push(
+            Vec::new(),
+            Value::Summary(Summary {
+                quantiles: vec![q(0.5), q(0.9)],
+                sum: 1.0,
+                count: 1,
+            }),
+        );
+        refuse(s, "2 quantiles");
+        let mut st = MetricFamily::new("door", "h", MetricType::StateSet);
+        let state = |name: &str| State {
+            name: name.into(),
+            enabled: true,
+        };
+        st.push(Vec::new(), Value::StateSet(vec![state("a"), state("b")]));
+        refuse(st, "2 states");
+        assert!(validate(&mut vec![wide_series(4, 1)], &limits).is_ok());
+    }
+
+    #[test]
+    fn repeats_are_found_in_long_lists_too() {
+        let limits = OutputLimits {
+            max_labels_per_series: 1000,
+            ..OutputLimits::default()
+        };
+        // 100 distinct labels in two orders: one series, then its twin.
+        let mut twins = wide_series(100, 1);
+        let reordered = wide_series(100, 7).metrics.remove(0);
+        twins.metrics.push(reordered);
+        let r = validate(&mut vec![twins], &limits).unwrap_err();
+        assert!(r.message.contains("duplicate series"), "{r}");
+        let mut twice = wide_series(100, 1);
+        twice.metrics[0].labels.push(Label::new("l42", "w"));
+        let r = validate(&mut vec![twice], &limits).unwrap_err();
+        assert!(r.message.contains("label \"l42\" twice"), "{r}");
+    }
+
+    #[test]
+    fn colliding_hashes_are_told_apart_and_true_duplicates_found() {
+        let mut f = MetricFamily::new("g", "h", MetricType::Gauge);
+        for i in 0..2000 {
+            f.push(vec![Label::new("i", i.to_string())], Value::Gauge(1.0));
+        }
+        // Every series a suspect under one hash, as a crafted flood of
+        // collisions would make them: distinct label sets pass...
+        let all: Vec<(u64, usize)> = (0..f.metrics.len()).map(|i| (7, i)).collect();
+        assert!(find_duplicate(&f, all.clone()).is_ok());
+        // ...and a real duplicate among them is found.
+        f.push(vec![Label::new("i", "1999")], Value::Gauge(2.0));
+        let mut all = all;
+        all.push((7, f.metrics.len() - 1));
+        assert!(matches!(find_duplicate(&f, all), Err(Stop::Invalid(m)) if m.contains("\"1999\"")));
+    }
+
+    #[test]
+    fn a_passed_deadline_stops_the_checks() {
+        let mut f = MetricFamily::new("g", "h", MetricType::Gauge);
+        for i in 0..10 * SERIES_PER_DEADLINE_CHECK {
+            f.push(vec![Label::new("i", i.to_string())], Value::Gauge(1.0));
+        }
+        let past = Instant::now();
+        let r =
+            validate_until(&mut vec![f.clone()], &OutputLimits::default(), Some(past)).unwrap_err();
+        assert_eq!(r.kind, RejectionKind::Deadline);
+        let future = Instant::now() + std::time::Duration::from_secs(3600);
+        assert!(validate_until(&mut vec![f], &OutputLimits::default(), Some(future)).is_ok());
+    }
+
+    /// The shortest of three runs of `validate` on what `build` makes.
+    fn fastest(build: impl Fn() -> Vec<MetricFamily>, limits: &OutputLimits) -> f64 {
+        (0..3)
+            .map(|_| {
+                let mut families = build();
+                let start = Instant::now();
+                let _ = validate(&mut families, limits);
+                start.elapsed().as_secs_f64()
+            })
+            .fold(f64::INFINITY, f64::min)
+    }
+
+    /// A result under every cap must cost time in proportion to its size:
+    /// four times the entries may take about four times as long (`n log
+    /// n`), never sixteen (a nested scan). Measured as a ratio in one run,
+    /// so the machine's speed cancels out.
+    #[test]
+    fn checks_grow_linearly_with_the_entries_of_one_series() {
+        let limits = OutputLimits {
+            max_labels_per_series: u64::MAX,
+            max_states: u64::MAX,
+            max_quantiles: u64::MAX,
+            ..OutputLimits::default()
+        };
+        let labels = |n: usize| move || vec![wide_series(n, 1)];
+        let states = |n: usize| {
+            move || {
+                let mut f = MetricFamily::new("door", "h", MetricType::StateSet);
+                let states = (0..n)
+                    .map(|i| State {
+                        name: format!("s{i}"),
+                        enabled: false,
+                    })
+                    .collect();
+                f.push(Vec::new(), Value::StateSet(states));
+                vec![f]
+            }
+        };
+        let quantiles = |n: usize| {
+            move || {
+                let mut f = MetricFamily::new("s", "h", MetricType::Summary);
+                let quantiles = (0..n)
+                    .map(|i| Quantile {
+                        quantile: i as f64 / n as f64,
+                        value: 1.0,
+                    })
+                    .collect();
+                f.push(
+                    Vec::new(),
+                    Value::Summary(Summary {
+                        quantiles,
+                        sum: 1.0,
+                        count: 1,
+                    }),
+                );
+                vec![f]
+            }
+        };
+        let n = 20_000;
+        for (what, small, large) in [
+            (
+                "labels",
+                fastest(labels(n), &limits),
+                fastest(labels(4 * n), &limits),
+            ),
+            (
+                "states",
+                fastest(states(n), &limits),
+                fastest(states(4 * n), &limits),
+            ),
+            (
+                "quantiles",
+                fastest(quantiles(n), &limits),
+                fastest(quantiles(4 * n), &limits),
+            ),
+        ] {
+            let ratio = large / small.max(1e-6);
+            assert!(
+                ratio < 9.0,
+                "{what}: 4x the entries took {ratio:.1}x as long ({small:.4} s, {large:.4} s)"
+            );
+        }
     }
 }

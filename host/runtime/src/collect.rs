@@ -1,17 +1,22 @@
 //! One plugin's `collect` in one scrape: a fresh instance under its limits
 //! ([`crate::instance`]), then its output checked and normalised by the
-//! exposition core's validator.
+//! exposition core's validator, all on the plugin threads and within the
+//! plugin's deadline (the checks stop when it passes).
 //!
 //! The result is an [`Outcome`]: the plugin's families, ready to merge, or
-//! the reason it is down for this scrape, with what the call cost.
+//! the reason it is down for this scrape, with what the call cost and the
+//! share of the host's memory budget its families hold.
 
+use std::mem::size_of;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use wasm_exporter_exposition::validate::{self, OutputStats};
+use wasm_exporter_exposition::validate::{self, OutputStats, RejectionKind};
 
-use crate::bindings::model::CollectRequest;
-use crate::instance::{self, Called};
+use crate::bindings::model::{
+    Bucket, CollectRequest, Label, Metric, MetricFamily, Quantile, State, Value,
+};
+use crate::instance::{self, Allowance, Called};
 use crate::limits::PluginLimits;
 use crate::load::PluginVersion;
 use crate::outcome::{Failure, FailureReason, Outcome};
@@ -26,9 +31,34 @@ pub struct CollectInput {
     pub params: Vec<(String, String)>,
 }
 
-/// Runs `collect` of `version` once, in a fresh store, and validates the
-/// result. Never panics on anything the plugin does.
+/// Runs `collect` of `version` once, in a fresh store on the plugin
+/// threads, and validates the result. Never panics on anything the plugin
+/// does.
 pub async fn collect(
+    version: &Arc<PluginVersion>,
+    context: &Arc<PluginContext>,
+    limits: &PluginLimits,
+    input: &CollectInput,
+    time_allowed: Duration,
+) -> Outcome {
+    let work = {
+        let (version, context, limits, input) = (
+            version.clone(),
+            context.clone(),
+            limits.clone(),
+            input.clone(),
+        );
+        async move { collect_here(&version, &context, &limits, &input, time_allowed).await }
+    };
+    version.runtime().run(work).await.unwrap_or_else(|| {
+        Outcome::not_run(
+            &context.name,
+            Failure::new(FailureReason::Host, "the collect task did not finish"),
+        )
+    })
+}
+
+async fn collect_here(
     version: &PluginVersion,
     context: &Arc<PluginContext>,
     limits: &PluginLimits,
@@ -36,21 +66,28 @@ pub async fn collect(
     time_allowed: Duration,
 ) -> Outcome {
     let start = Instant::now();
+    let deadline = start + time_allowed;
     let request = CollectRequest {
         target: input.target.clone(),
         params: input.params.clone(),
         timeout_ms: time_allowed.as_millis().try_into().unwrap_or(u64::MAX),
     };
+    let allowance = Allowance {
+        limits,
+        time_allowed,
+        result_bytes: limits.result_bytes(),
+    };
     let Called {
         result,
         fuel_consumed,
         memory_peak_bytes,
+        mut reservation,
     } = instance::call(
+        version.runtime(),
         version.pre(),
-        version.engine(),
+        version.needs(),
         context,
-        limits,
-        time_allowed,
+        allowance,
         instance::Collect(&request),
     )
     .await;
@@ -58,17 +95,37 @@ pub async fn collect(
     let result = match result {
         Err(failure) => Err(failure),
         Ok(Err(message)) => Err(Failure::new(FailureReason::Error, message)),
-        Ok(Ok(mut families)) => match validate::validate(&mut families, &limits.output()) {
-            Ok(OutputStats { series: n, .. }) => {
-                series = n;
-                Ok(families)
+        Ok(Ok(mut families)) => {
+            match validate::validate_until(&mut families, &limits.output(), Some(deadline)) {
+                Ok(OutputStats { series: n, .. }) => {
+                    series = n;
+                    Ok(families)
+                }
+                Err(rejection) if rejection.kind == RejectionKind::Deadline => {
+                    series = rejection.series;
+                    Err(Failure::new(
+                        FailureReason::Timeout,
+                        format!(
+                            "did not finish within {} ms ({})",
+                            time_allowed.as_millis(),
+                            rejection.message
+                        ),
+                    ))
+                }
+                Err(rejection) => {
+                    series = rejection.series;
+                    Err(Failure::from(rejection))
+                }
             }
-            Err(rejection) => {
-                series = rejection.series;
-                Err(Failure::from(rejection))
-            }
-        },
+        }
     };
+    // The families keep what they really take of the budget until the
+    // response carrying them is sent; a failure keeps nothing.
+    let kept = result.as_ref().map_or(0, |f| host_bytes(f));
+    match &mut reservation {
+        Some(r) if kept > 0 => r.shrink_to(kept),
+        _ => reservation = None,
+    }
     Outcome {
         plugin: context.name.clone(),
         result,
@@ -76,5 +133,41 @@ pub async fn collect(
         fuel_consumed,
         memory_peak_bytes,
         series,
+        memory: reservation,
     }
+}
+
+/// The host memory `families` take: their structs and the heap buffers
+/// they own. One linear pass.
+pub fn host_bytes(families: &[MetricFamily]) -> u64 {
+    let labels = |labels: &Vec<Label>| {
+        labels.capacity() * size_of::<Label>()
+            + labels
+                .iter()
+                .map(|l| l.name.capacity() + l.value.capacity())
+                .sum::<usize>()
+    };
+    let value = |v: &Value| match v {
+        Value::Histogram(h) => h.buckets.capacity() * size_of::<Bucket>(),
+        Value::Summary(s) => s.quantiles.capacity() * size_of::<Quantile>(),
+        Value::StateSet(s) => {
+            s.capacity() * size_of::<State>() + s.iter().map(|st| st.name.capacity()).sum::<usize>()
+        }
+        _ => 0,
+    };
+    let bytes: usize = families
+        .iter()
+        .map(|f| {
+            size_of::<MetricFamily>()
+                + f.name.capacity()
+                + f.help.capacity()
+                + f.unit.as_ref().map_or(0, String::capacity)
+                + f.metrics.capacity() * size_of::<Metric>()
+                + f.metrics
+                    .iter()
+                    .map(|m| labels(&m.labels) + value(&m.value))
+                    .sum::<usize>()
+        })
+        .sum();
+    bytes as u64
 }

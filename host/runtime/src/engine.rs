@@ -1,25 +1,39 @@
-//! The one wasmtime [`Engine`] of the host and the [`Linker`] every plugin
-//! is linked with.
+//! The one wasmtime [`Engine`] of the host, the [`Linker`] every plugin is
+//! linked with, and the threads plugins run on.
 //!
 //! Once per process: Cranelift, fuel metering, epoch interruption, the
-//! pooling allocator, WASI p2 and the `host` import wired into the linker.
-//! Nothing here runs per scrape except the epoch ticker's increment.
+//! pooling allocator (with its slots handed out by [`crate::pool`]), the
+//! host's memory budget ([`crate::budget`]), WASI p2 and the `host` import
+//! wired into the linker, and a thread pool of its own for plugin work.
+//! Plugins run there, not on the threads that serve HTTP: lifting and
+//! checking a large result is CPU work that cannot yield, and it must not
+//! stall `/-/healthy` or another tenant's scrape. Nothing here runs per
+//! scrape except the epoch ticker's increment.
 
-use std::path::Path;
+use std::future::Future;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use anyhow::{Result, anyhow};
-use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::component::{Component, Linker};
 use wasmtime::{
     Config, Enabled, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig,
 };
 
-use crate::bindings::Plugin;
+use crate::bindings::METRICS_INTERFACE;
+use crate::budget::MemoryBudget;
 use crate::cache::CompileCache;
-use crate::limits::MAX_PLUGIN_MEMORY_BYTES;
+use crate::host_calls;
+use crate::limits::{
+    DEFAULT_MAX_INSTANCES, DEFAULT_MEMORY_BUDGET_BYTES, MAX_PLUGIN_MEMORY_BYTES, MAX_TABLE_ELEMENTS,
+};
+use crate::pool::{
+    MAX_CORE_INSTANCES_PER_COMPONENT, MAX_MEMORIES_PER_COMPONENT, MAX_TABLES_PER_COMPONENT,
+    PoolSize, Slots,
+};
 use crate::sandbox::Sandbox;
 
 /// How often the epoch advances. A running plugin yields to the scheduler
@@ -27,15 +41,6 @@ use crate::sandbox::Sandbox;
 /// plugin can hold a worker thread before others get a turn, and how late a
 /// deadline can fire.
 pub const EPOCH_TICK_MS: u64 = 2;
-
-/// Instances that can exist at once across all concurrent scrapes (one per
-/// plugin per scrape in flight). Past it, a plugin fails with reason `host`
-/// rather than the host allocating without bound.
-pub const POOL_INSTANCES: u32 = 1_000;
-
-/// Linear memories across all pooled instances (most plugins have one; some
-/// language runtimes have a few).
-pub const POOL_MEMORIES: u32 = 2 * POOL_INSTANCES;
 
 /// Wasm stack one call may use; deep recursion past it traps instead of
 /// overflowing the host's stack.
@@ -49,35 +54,89 @@ pub const MAX_WASM_STACK_BYTES: usize = 512 << 10;
 /// which made an empty plugin's scrape 3x slower (20 µs against 7 µs).
 pub const KEEP_RESIDENT_BYTES: usize = 1 << 20;
 
-/// The engine, the linker, the compile cache and the epoch ticker.
+/// How to build a [`Runtime`].
+#[derive(Debug, Clone)]
+pub struct RuntimeOptions {
+    /// Where compiled plugins are cached; none: compile at every start.
+    pub cache_dir: Option<PathBuf>,
+    /// Plugin instances alive at once ([`DEFAULT_MAX_INSTANCES`]).
+    pub max_instances: u32,
+    /// Host memory running plugins may hold ([`DEFAULT_MEMORY_BUDGET_BYTES`]).
+    pub memory_budget_bytes: u64,
+    /// Threads that run plugins; 0: one per core.
+    pub threads: usize,
+}
+
+impl Default for RuntimeOptions {
+    fn default() -> Self {
+        RuntimeOptions {
+            cache_dir: None,
+            max_instances: DEFAULT_MAX_INSTANCES,
+            memory_budget_bytes: DEFAULT_MEMORY_BUDGET_BYTES,
+            threads: 0,
+        }
+    }
+}
+
+/// The engine, the linker, the compile cache, the pool's slots, the
+/// memory budget, the plugin threads and the epoch ticker.
 pub struct Runtime {
     engine: Engine,
     linker: Linker<Sandbox>,
     cache: Option<CompileCache>,
     compilations: AtomicU64,
     cache_hits: AtomicU64,
+    pool_size: PoolSize,
+    slots: Slots,
+    budget: MemoryBudget,
+    executor: Option<tokio::runtime::Runtime>,
     ticker: Option<EpochTicker>,
 }
 
 impl Runtime {
     /// Builds the engine and linker and starts the epoch ticker; no compile
-    /// cache.
+    /// cache, default pool and budget.
     pub fn new() -> Result<Arc<Self>> {
-        Runtime::with_cache(None)
+        Runtime::with_options(RuntimeOptions::default())
     }
 
     /// Like [`Runtime::new`], with compiled plugins cached in `cache_dir`.
     pub fn with_cache(cache_dir: Option<&Path>) -> Result<Arc<Self>> {
-        let engine = Engine::new(&engine_config())
+        Runtime::with_options(RuntimeOptions {
+            cache_dir: cache_dir.map(Path::to_owned),
+            ..RuntimeOptions::default()
+        })
+    }
+
+    /// A runtime built as `options` say.
+    pub fn with_options(options: RuntimeOptions) -> Result<Arc<Self>> {
+        let pool_size = PoolSize::for_instances(options.max_instances);
+        let engine = Engine::new(&engine_config(pool_size))
             .map_err(|e| anyhow!("cannot create the wasm engine: {e}"))?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)
             .map_err(|e| anyhow!("cannot link WASI p2: {e}"))?;
-        Plugin::add_to_linker::<Sandbox, HasSelf<Sandbox>>(&mut linker, |s| s)
+        host_calls::add_to_linker(&mut linker)
             .map_err(|e| anyhow!("cannot link the host interface: {e}"))?;
-        let cache = cache_dir
+        // `metrics` declares types only; plugins import it all the same.
+        linker
+            .instance(METRICS_INTERFACE)
+            .map_err(|e| anyhow!("cannot link the metrics interface: {e}"))?;
+        let cache = options
+            .cache_dir
+            .as_deref()
             .map(|dir| CompileCache::open(dir, &engine))
             .transpose()?;
+        let threads = match options.threads {
+            0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+            n => n,
+        };
+        let executor = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .thread_name("plugin")
+            .enable_time()
+            .build()
+            .map_err(|e| anyhow!("cannot start the plugin threads: {e}"))?;
         let ticker = EpochTicker::start(engine.clone());
         Ok(Arc::new(Runtime {
             engine,
@@ -85,8 +144,39 @@ impl Runtime {
             cache,
             compilations: AtomicU64::new(0),
             cache_hits: AtomicU64::new(0),
+            pool_size,
+            slots: Slots::new(pool_size),
+            budget: MemoryBudget::new(options.memory_budget_bytes),
+            executor: Some(executor),
             ticker: Some(ticker),
         }))
+    }
+
+    /// Runs `work` on the plugin threads and waits for it from wherever
+    /// the caller runs. `None` if the task panicked or the runtime is
+    /// shutting down.
+    pub async fn run<F>(&self, work: F) -> Option<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let executor = self.executor.as_ref()?;
+        executor.spawn(work).await.ok()
+    }
+
+    /// The pool's size.
+    pub fn pool_size(&self) -> PoolSize {
+        self.pool_size
+    }
+
+    /// The pool's free slots.
+    pub fn slots(&self) -> &Slots {
+        &self.slots
+    }
+
+    /// The host's memory budget for plugins.
+    pub fn budget(&self) -> &MemoryBudget {
+        &self.budget
     }
 
     /// Compiles a plugin file's bytes (whose sha256 is given), or loads the
@@ -133,21 +223,32 @@ impl Drop for Runtime {
         if let Some(t) = self.ticker.take() {
             t.stop();
         }
+        // Not `drop`: that waits for the threads, and the last reference
+        // may go from inside an async task.
+        if let Some(executor) = self.executor.take() {
+            executor.shutdown_background();
+        }
     }
 }
 
-fn engine_config() -> Config {
+fn engine_config(size: PoolSize) -> Config {
     let mut pool = PoolingAllocationConfig::default();
-    pool.total_component_instances(POOL_INSTANCES)
-        .total_core_instances(8 * POOL_INSTANCES)
-        .total_memories(POOL_MEMORIES)
-        .total_tables(4 * POOL_INSTANCES)
-        .total_stacks(POOL_INSTANCES)
-        .max_core_instances_per_component(64)
-        .max_memories_per_component(8)
-        .max_tables_per_component(16)
+    pool.total_component_instances(size.instances)
+        // Core instances are only counted, not reserved: room for every
+        // component to use its most.
+        .total_core_instances(
+            size.instances
+                .saturating_mul(MAX_CORE_INSTANCES_PER_COMPONENT),
+        )
+        .total_memories(size.memories)
+        .total_tables(size.tables)
+        .total_stacks(size.instances)
+        .max_core_instances_per_component(MAX_CORE_INSTANCES_PER_COMPONENT)
+        .max_memories_per_component(MAX_MEMORIES_PER_COMPONENT)
+        .max_tables_per_component(MAX_TABLES_PER_COMPONENT)
         .max_core_instance_size(8 << 20)
         .max_component_instance_size(4 << 20)
+        .table_elements(MAX_TABLE_ELEMENTS)
         .max_memory_size(MAX_PLUGIN_MEMORY_BYTES as usize)
         .linear_memory_keep_resident(KEEP_RESIDENT_BYTES)
         .table_keep_resident(64 << 10)

@@ -2,26 +2,33 @@
 //! fresh store and instance under the plugin's limits, the call, and the
 //! failure classified.
 //!
-//! Per call: a new [`Sandbox`] and store, the fuel budget, an epoch
-//! deadline that yields to other tasks every tick and interrupts the guest
-//! at the deadline, and a `tokio` timeout around instantiate + call for
-//! guests blocked inside a host call (where epochs cannot reach them). The
-//! store is dropped when the call returns, trapped or not, so nothing a
-//! plugin does survives into its next call. `collect` and `describe` both
-//! go through [`call`]; neither builds a store of its own.
+//! Per call, in order: a slot of the instance pool and the host memory its
+//! result may take, waited for (in line, within the deadline) rather than
+//! failed for; then a new [`Sandbox`] and store with the fuel budget, the
+//! memory meter, a cap on the bytes any one copy between guest and host
+//! may take (`hostcall fuel`: an oversized result is refused while it is
+//! copied, not after), an epoch deadline that yields to other tasks every
+//! tick, charges host work to the fuel and interrupts the guest at the
+//! deadline, and a `tokio` timeout around instantiate + call for guests
+//! blocked inside a host call (where epochs cannot reach them). The store
+//! is dropped when the call returns, trapped or not, so nothing a plugin
+//! does survives into its next call. `collect` and `describe` both go
+//! through [`call`]; neither builds a store of its own.
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use wasmtime::{Engine, Store, Trap, UpdateDeadline};
+use wasmtime::{Store, Trap, UpdateDeadline};
 
 use crate::bindings::model::{CollectRequest, Descriptor, MetricFamily};
 use crate::bindings::{Plugin, PluginPre};
-use crate::engine::EPOCH_TICK_MS;
+use crate::budget::Reservation;
+use crate::engine::{EPOCH_TICK_MS, Runtime};
 use crate::limits::PluginLimits;
 use crate::outcome::{Failure, FailureReason, root_message};
-use crate::sandbox::{PluginContext, Sandbox};
+use crate::pool::Needs;
+use crate::sandbox::{MemoryMeter, PluginContext, Sandbox};
 
 /// Extra time the `tokio` timeout allows past the deadline, so a guest
 /// running wasm is stopped by its epoch deadline (and classified the same
@@ -77,69 +84,144 @@ impl Export for Collect<'_> {
     }
 }
 
+/// What one call may use.
+#[derive(Debug, Clone, Copy)]
+pub struct Allowance<'a> {
+    /// The plugin's limits (fuel, memory).
+    pub limits: &'a PluginLimits,
+    /// Wall time from now, waiting for a slot included.
+    pub time_allowed: Duration,
+    /// Host bytes its result (or any one copy between guest and host) may
+    /// take.
+    pub result_bytes: u64,
+}
+
 /// What one call came to.
 #[derive(Debug)]
 pub struct Called<T> {
     /// What the export returned, or why the call failed.
     pub result: Result<T, Failure>,
-    /// Fuel the call burned (instantiation included).
+    /// Fuel the call burned (instantiation and host work included).
     pub fuel_consumed: u64,
     /// Peak linear memory of the instance.
     pub memory_peak_bytes: u64,
+    /// The share of the host's memory budget the result holds (the whole
+    /// `result_bytes` until the caller shrinks it).
+    pub reservation: Option<Reservation>,
 }
 
-/// Instantiates `pre` in a fresh store under `limits` and calls `export`,
-/// giving up after `time_allowed`. Never panics on anything the plugin
-/// does.
+/// The message of wasmtime's refusal to copy more than the store's
+/// hostcall fuel allows (its error type is private).
+const COPY_REFUSED: &str = "fuel allocated for hostcalls has been exhausted";
+
+/// Instantiates `pre` (a component needing `needs` of the pool) in a fresh
+/// store of `runtime` and calls `export`, within `allowance`. Never panics
+/// on anything the plugin does.
 pub async fn call<E: Export>(
+    runtime: &Runtime,
     pre: &PluginPre<Sandbox>,
-    engine: &Engine,
+    needs: Needs,
     context: &Arc<PluginContext>,
-    limits: &PluginLimits,
-    time_allowed: Duration,
+    allowance: Allowance<'_>,
     export: E,
 ) -> Called<E::Output> {
-    let deadline = Instant::now() + time_allowed;
-    let mut store = new_store(engine, context, limits, deadline);
+    let started = Instant::now();
+    let deadline = started + allowance.time_allowed;
+    let limits = allowance.limits;
+    let not_run = |failure| Called {
+        result: Err(failure),
+        fuel_consumed: 0,
+        memory_peak_bytes: 0,
+        reservation: None,
+    };
+    let Some(_slots) = runtime.slots().take(needs, deadline).await else {
+        return not_run(waited(
+            started,
+            format!(
+                "a free plugin instance (all {} in use)",
+                runtime.pool_size().instances
+            ),
+        ));
+    };
+    let Some(reservation) = runtime
+        .budget()
+        .reserve(allowance.result_bytes, deadline)
+        .await
+    else {
+        return not_run(waited(
+            started,
+            format!(
+                "{} bytes of the host's memory budget ({} in use)",
+                allowance.result_bytes,
+                runtime.budget().reserved_bytes()
+            ),
+        ));
+    };
+    let mut store = new_store(runtime, context, limits, deadline);
+    store.set_hostcall_fuel(usize::try_from(allowance.result_bytes).unwrap_or(usize::MAX));
     let mut instantiated = false;
     let call = async {
         let plugin = pre.instantiate_async(&mut store).await?;
         instantiated = true;
         export.call(&plugin, &mut store).await
     };
-    let called = tokio::time::timeout(time_allowed + TIMEOUT_GRACE, call).await;
-    let fuel_consumed = limits.fuel - store.get_fuel().unwrap_or(0);
+    let called = tokio::time::timeout_at((deadline + TIMEOUT_GRACE).into(), call).await;
+    let fuel_left = store.get_fuel().unwrap_or(0);
+    let owed = store.data().host_work.take();
+    let fuel_consumed = (limits.fuel - fuel_left).saturating_add(owed);
     let sandbox = store.data();
     let last_stderr = sandbox.flush_output();
     let memory_peak_bytes = sandbox.memory.peak_bytes as u64;
     let result = match called {
-        Err(_) => Err(timeout_failure(time_allowed)),
+        Err(_) => Err(timeout_failure(allowance.time_allowed)),
         Ok(Err(e)) => Err(with_stderr(
-            classify(&e, sandbox, instantiated, time_allowed),
+            classify(&e, sandbox, instantiated, allowance),
             last_stderr,
         )),
+        // Host work done after the last epoch tick, past the fuel left.
+        Ok(Ok(_)) if owed > fuel_left => Err(Failure::new(FailureReason::Fuel, "ran out of fuel")),
         Ok(Ok(output)) => Ok(output),
     };
     Called {
         result,
         fuel_consumed,
         memory_peak_bytes,
+        reservation: Some(reservation),
     }
 }
 
+/// A call that waited for `what` until its deadline, and so never ran.
+fn waited(started: Instant, what: String) -> Failure {
+    Failure::new(
+        FailureReason::Timeout,
+        format!(
+            "waited {} ms for {what} and reached its deadline",
+            started.elapsed().as_millis()
+        ),
+    )
+}
+
 fn new_store(
-    engine: &Engine,
+    runtime: &Runtime,
     context: &Arc<PluginContext>,
     limits: &PluginLimits,
     deadline: Instant,
 ) -> Store<Sandbox> {
-    let mut store = Store::new(engine, Sandbox::new(context.clone(), limits.memory_bytes));
-    store.limiter(|s| &mut s.memory);
+    let meter = MemoryMeter::new(limits.memory_bytes, runtime.budget(), deadline);
+    let mut store = Store::new(runtime.engine(), Sandbox::new(context.clone(), meter));
+    store.limiter_async(|s| &mut s.memory);
     store
         .set_fuel(limits.fuel)
         .expect("fuel is enabled on the engine");
     store.set_epoch_deadline(1);
-    store.epoch_deadline_callback(move |_| {
+    store.epoch_deadline_callback(move |mut store| {
+        // Host work done since the last tick is paid from the fuel; at zero
+        // the guest stops with `fuel` at its next instruction.
+        let owed = store.data().host_work.take();
+        if owed > 0 {
+            let left = store.get_fuel()?;
+            store.set_fuel(left.saturating_sub(owed))?;
+        }
         if Instant::now() >= deadline {
             Ok(UpdateDeadline::Interrupt)
         } else {
@@ -148,7 +230,6 @@ fn new_store(
     });
     store
 }
-
 /// Adds the plugin's last stderr line to a trap (where a Rust panic
 /// message lands), so the operator sees why it trapped.
 fn with_stderr(mut failure: Failure, last_stderr: Option<String>) -> Failure {
@@ -174,14 +255,27 @@ fn classify(
     e: &wasmtime::Error,
     sandbox: &Sandbox,
     instantiated: bool,
-    time_allowed: Duration,
+    allowance: Allowance<'_>,
 ) -> Failure {
-    if sandbox.memory.refused {
-        return Failure::new(FailureReason::Memory, root_message(e));
+    if let Some(why) = &sandbox.memory.refused {
+        return Failure::new(FailureReason::Memory, why.clone());
+    }
+    if e.chain()
+        .any(|cause| cause.to_string().contains(COPY_REFUSED))
+    {
+        return Failure::new(
+            FailureReason::TooLarge,
+            format!(
+                "tried to copy more than {} bytes into the host in one go \
+                 (its result, or one call's data; the limit is {} x max_bytes)",
+                allowance.result_bytes,
+                crate::limits::RESULT_BYTES_PER_EXPOSITION_BYTE
+            ),
+        );
     }
     match e.downcast_ref::<Trap>() {
         Some(Trap::OutOfFuel) => Failure::new(FailureReason::Fuel, "ran out of fuel"),
-        Some(Trap::Interrupt) => timeout_failure(time_allowed),
+        Some(Trap::Interrupt) => timeout_failure(allowance.time_allowed),
         Some(trap) => Failure::new(FailureReason::Trap, trap.to_string()),
         None if !instantiated => Failure::new(
             FailureReason::Host,

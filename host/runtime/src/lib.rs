@@ -8,15 +8,18 @@
 //! [`outcome::Outcome`]. The modules, from the bottom up:
 //!
 //! - [`limits`]: every limit a plugin runs under, with its default;
+//! - [`budget`] and [`pool`]: the host memory and the instance-pool slots
+//!   a call must hold before it runs, waited for rather than failed for;
 //! - [`outcome`]: failure reasons and outcomes, the words every later step
 //!   uses;
 //! - [`bindings`]: the WIT contract, with the metric model mapped onto the
 //!   exposition core's types so results are lifted once;
 //! - [`log`]: each plugin's log budget;
 //! - [`sandbox`]: the per-call store state: WASI that grants nothing,
-//!   memory accounting, captured output, the `host` import;
-//! - [`cache`] and [`engine`]: the one engine and linker, and the compile
-//!   cache;
+//!   memory accounting, captured output, host work owed;
+//! - [`host_calls`]: the `host` interface, metered and bounded;
+//! - [`cache`] and [`engine`]: the one engine and linker, the plugin
+//!   threads, and the compile cache;
 //! - [`instance`]: the one instantiate-and-call path, with failures
 //!   classified;
 //! - [`load`]: a `.wasm` file to a [`load::PluginVersion`];
@@ -30,14 +33,17 @@
 #![deny(missing_docs)]
 
 pub mod bindings;
+pub mod budget;
 pub mod cache;
 pub mod collect;
 pub mod engine;
+pub mod host_calls;
 pub mod instance;
 pub mod limits;
 pub mod load;
 pub mod log;
 pub mod outcome;
+pub mod pool;
 pub mod sandbox;
 
 pub use bindings::model;

@@ -7,7 +7,10 @@
 
 use std::time::Duration;
 
-pub use wasm_exporter_exposition::validate::{DEFAULT_MAX_BYTES, DEFAULT_MAX_SERIES, OutputLimits};
+pub use wasm_exporter_exposition::validate::{
+    DEFAULT_MAX_BUCKETS, DEFAULT_MAX_BYTES, DEFAULT_MAX_LABELS_PER_SERIES, DEFAULT_MAX_QUANTILES,
+    DEFAULT_MAX_SERIES, DEFAULT_MAX_STATES, OutputLimits,
+};
 
 /// Fuel (roughly, wasm instructions) one `collect` may burn. Stops a plugin
 /// that computes forever from holding a core; at ~10 M units per ms this is
@@ -28,9 +31,58 @@ pub const DEFAULT_MEMORY_BYTES: u64 = 64 << 20;
 /// it bounds the host's address-space reservation, not its RAM.
 pub const MAX_PLUGIN_MEMORY_BYTES: u64 = 1 << 30;
 
-/// Table elements an instance may hold. Stops table growth from being a
-/// second memory bomb.
-pub const MAX_TABLE_ELEMENTS: usize = 1_000_000;
+/// Elements one table of an instance may hold (the instance pool's table
+/// slots are this size, so the limit below and the pool's agree). Stops
+/// table growth from being a second memory bomb; large language runtimes
+/// (CPython, SpiderMonkey) need a few tens of thousands.
+pub const MAX_TABLE_ELEMENTS: usize = 100_000;
+
+/// Host bytes a `collect` result may take once copied out of the guest,
+/// per byte of its `max_bytes` (estimated exposition). The copy is refused
+/// (`too_large`) as soon as it would pass `max_bytes` times this, so a
+/// result whose strings are aliased or repeated in the guest's memory (one
+/// megabyte referenced a thousand times) cannot make the host allocate a
+/// gigabyte. A series costs the host 2 to 4 times its exposition bytes.
+pub const RESULT_BYTES_PER_EXPOSITION_BYTE: u64 = 4;
+
+/// Host bytes a `describe` result may take once copied out of the guest.
+/// The result is kept for the plugin's lifetime; a megabyte describes
+/// thousands of families.
+pub const MAX_DESCRIBE_BYTES: u64 = 1 << 20;
+
+/// Wall-clock time `describe` may take when a plugin is loaded (or its
+/// own timeout, if shorter). `describe` is static; this stops a plugin that
+/// blocks in it from holding a reload.
+pub const DESCRIBE_TIMEOUT_MS: u64 = 1_000;
+
+/// Fuel charged for each call a plugin makes into the host (`log`,
+/// `config`, `config-get`, the WASI calls the host implements), on top of
+/// what the guest's own instructions burn: about a microsecond of host
+/// work, at ~10 units per nanosecond of guest work. Stops a plugin from
+/// spending host CPU that its fuel does not see.
+pub const HOST_CALL_FUEL: u64 = 10_000;
+
+/// Fuel charged per byte a host call reads from or hands to the guest.
+pub const HOST_CALL_FUEL_PER_BYTE: u64 = 10;
+
+/// Longest log message kept; the rest is cut. Stops one `log` call from
+/// writing megabytes to the host's log.
+pub const MAX_LOG_MESSAGE_BYTES: usize = 4 << 10;
+
+/// Longest configuration key a plugin may ask for; a longer `config-get`
+/// key is refused (no configuration key is that long). Stops a plugin from
+/// making the host copy megabytes per call.
+pub const MAX_CONFIG_KEY_BYTES: usize = 1 << 10;
+
+/// Plugin instances alive at once across all concurrent scrapes (the
+/// instance pool), unless told otherwise. A call past it waits for a free
+/// instance, within its deadline, rather than failing.
+pub const DEFAULT_MAX_INSTANCES: u32 = 1_000;
+
+/// Host memory all running plugins may hold at once, unless told otherwise:
+/// their linear memories and the results they return until the response
+/// that carries them is sent. A plugin past it waits, within its deadline.
+pub const DEFAULT_MEMORY_BUDGET_BYTES: u64 = 1 << 30;
 
 /// Bytes of stdout and of stderr kept per plugin per scrape for the log; the
 /// rest is discarded (the plugin sees its writes succeed). Stops a chatty
@@ -61,6 +113,14 @@ pub struct PluginLimits {
     pub max_series: u64,
     /// See [`DEFAULT_MAX_BYTES`].
     pub max_bytes: u64,
+    /// See [`DEFAULT_MAX_LABELS_PER_SERIES`].
+    pub max_labels_per_series: u64,
+    /// See [`DEFAULT_MAX_BUCKETS`].
+    pub max_buckets: u64,
+    /// See [`DEFAULT_MAX_QUANTILES`].
+    pub max_quantiles: u64,
+    /// See [`DEFAULT_MAX_STATES`].
+    pub max_states: u64,
 }
 
 impl Default for PluginLimits {
@@ -71,6 +131,10 @@ impl Default for PluginLimits {
             memory_bytes: DEFAULT_MEMORY_BYTES,
             max_series: DEFAULT_MAX_SERIES,
             max_bytes: DEFAULT_MAX_BYTES,
+            max_labels_per_series: DEFAULT_MAX_LABELS_PER_SERIES,
+            max_buckets: DEFAULT_MAX_BUCKETS,
+            max_quantiles: DEFAULT_MAX_QUANTILES,
+            max_states: DEFAULT_MAX_STATES,
         }
     }
 }
@@ -81,11 +145,22 @@ impl PluginLimits {
         Duration::from_millis(self.timeout_ms)
     }
 
+    /// Host bytes its `collect` result may take once copied out of the
+    /// guest ([`RESULT_BYTES_PER_EXPOSITION_BYTE`] × `max_bytes`).
+    pub fn result_bytes(&self) -> u64 {
+        self.max_bytes
+            .saturating_mul(RESULT_BYTES_PER_EXPOSITION_BYTE)
+    }
+
     /// The caps its output is validated against.
     pub fn output(&self) -> OutputLimits {
         OutputLimits {
             max_series: self.max_series,
             max_bytes: self.max_bytes,
+            max_labels_per_series: self.max_labels_per_series,
+            max_buckets: self.max_buckets,
+            max_quantiles: self.max_quantiles,
+            max_states: self.max_states,
         }
     }
 }

@@ -16,9 +16,10 @@ use wasmtime::component::types::ComponentItem;
 use crate::bindings::model::Descriptor;
 use crate::bindings::{COLLECTOR_EXPORT, PluginPre, WIT_VERSION};
 use crate::engine::Runtime;
-use crate::instance::{self, Describe};
-use crate::limits::PluginLimits;
+use crate::instance::{self, Allowance, Describe};
+use crate::limits::{DESCRIBE_TIMEOUT_MS, MAX_DESCRIBE_BYTES, PluginLimits};
 use crate::outcome::root_message;
+use crate::pool::Needs;
 use crate::sandbox::{PluginContext, Sandbox};
 
 /// One compiled, linked version of a plugin.
@@ -36,7 +37,8 @@ pub struct PluginVersion {
     /// How long compiling took.
     pub compile_time: Duration,
     pre: PluginPre<Sandbox>,
-    engine: wasmtime::Engine,
+    needs: Needs,
+    runtime: Arc<Runtime>,
 }
 
 impl std::fmt::Debug for PluginVersion {
@@ -55,9 +57,14 @@ impl PluginVersion {
         &self.pre
     }
 
-    /// The engine it was compiled for.
-    pub fn engine(&self) -> &wasmtime::Engine {
-        &self.engine
+    /// What one instance takes from the instance pool.
+    pub fn needs(&self) -> Needs {
+        self.needs
+    }
+
+    /// The runtime it was compiled for, and runs on.
+    pub fn runtime(&self) -> &Arc<Runtime> {
+        &self.runtime
     }
 }
 
@@ -113,8 +120,32 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-/// [`load`] for a file already read and hashed ([`sha256_hex`]).
+/// [`load`] for a file already read and hashed ([`sha256_hex`]). Runs on
+/// the plugin threads.
 pub async fn load_bytes(
+    runtime: &Arc<Runtime>,
+    path: &Path,
+    bytes: Vec<u8>,
+    sha256: String,
+    context: &Arc<PluginContext>,
+    limits: &PluginLimits,
+) -> Result<PluginVersion, LoadError> {
+    let work = {
+        let (runtime, path, context, limits) = (
+            runtime.clone(),
+            path.to_owned(),
+            context.clone(),
+            limits.clone(),
+        );
+        async move { load_here(&runtime, &path, bytes, sha256, &context, &limits).await }
+    };
+    runtime
+        .run(work)
+        .await
+        .unwrap_or_else(|| Err(fail(path, "loading was interrupted (the host is stopping)")))
+}
+
+async fn load_here(
     runtime: &Arc<Runtime>,
     path: &Path,
     bytes: Vec<u8>,
@@ -133,25 +164,26 @@ pub async fn load_bytes(
     let instance_pre = runtime
         .linker()
         .instantiate_pre(&component)
-        .map_err(|e| fail(path, format!("cannot link: {}", root_message(&e))))?;
+        .map_err(|e| fail(path, link_error(&e)))?;
     let pre = PluginPre::new(instance_pre)
         .map_err(|e| fail(path, format!("cannot link: {}", root_message(&e))))?;
-    let descriptors = instance::call(
-        &pre,
-        runtime.engine(),
-        context,
+    let needs = needs_of(&component);
+    let allowance = Allowance {
         limits,
-        limits.timeout(),
-        Describe,
-    )
-    .await
-    .result
-    .map_err(|f| {
-        fail(
-            path,
-            format!("smoke test: describe failed ({}): {}", f.reason, f.message),
-        )
-    })?;
+        time_allowed: limits
+            .timeout()
+            .min(Duration::from_millis(DESCRIBE_TIMEOUT_MS)),
+        result_bytes: MAX_DESCRIBE_BYTES,
+    };
+    let descriptors = instance::call(runtime, &pre, needs, context, allowance, Describe)
+        .await
+        .result
+        .map_err(|f| {
+            fail(
+                path,
+                format!("smoke test: describe failed ({}): {}", f.reason, f.message),
+            )
+        })?;
     Ok(PluginVersion {
         path: path.to_owned(),
         sha256,
@@ -160,8 +192,31 @@ pub async fn load_bytes(
         descriptors,
         compile_time,
         pre,
-        engine: runtime.engine().clone(),
+        needs,
+        runtime: runtime.clone(),
     })
+}
+
+/// What one instance of `component` takes from the instance pool (the
+/// most any component may, when it cannot be told).
+fn needs_of(component: &Component) -> Needs {
+    match component.resources_required() {
+        Some(r) => Needs {
+            memories: r.num_memories.min(Needs::MOST.memories),
+            tables: r.num_tables.min(Needs::MOST.tables),
+        },
+        None => Needs::MOST,
+    }
+}
+
+/// Why a component does not link: every cause of `e`, outermost first (the
+/// linker names the import it could not satisfy in one of them).
+fn link_error(e: &wasmtime::Error) -> String {
+    let causes: Vec<String> = e
+        .chain()
+        .map(|c| c.to_string().lines().next().unwrap_or_default().to_owned())
+        .collect();
+    format!("cannot link: {}", causes.join(": "))
 }
 
 fn compile(

@@ -3,13 +3,15 @@
 //!
 //! These types sit at the bottom of the runtime: every later step (collect,
 //! the server's scrape, merge and health series) speaks of a plugin's
-//! failure in these words, and this module depends on nothing of the
-//! runtime itself.
+//! failure in these words; this module depends on nothing of the runtime
+//! but the memory budget's reservation.
 
 use std::fmt;
 use std::time::Duration;
 
 use wasm_exporter_exposition::merge::Conflict;
+
+use crate::budget::Reservation;
 use wasm_exporter_exposition::model::MetricFamily;
 use wasm_exporter_exposition::validate::{Rejection, RejectionKind};
 
@@ -122,6 +124,7 @@ impl From<Rejection> for Failure {
         let reason = match rejection.kind {
             RejectionKind::InvalidOutput => FailureReason::InvalidOutput,
             RejectionKind::TooLarge => FailureReason::TooLarge,
+            RejectionKind::Deadline => FailureReason::Timeout,
         };
         Failure::new(reason, rejection.message)
     }
@@ -148,6 +151,9 @@ pub struct Outcome {
     pub memory_peak_bytes: u64,
     /// Samples returned (counted even when over the cap).
     pub series: u64,
+    /// The share of the host's memory budget its families hold, given
+    /// back when it is dropped (with the families' last user).
+    pub memory: Option<Reservation>,
 }
 
 impl Outcome {
@@ -160,6 +166,7 @@ impl Outcome {
             fuel_consumed: 0,
             memory_peak_bytes: 0,
             series: 0,
+            memory: None,
         }
     }
 }

@@ -4,25 +4,31 @@
 //! so nothing a plugin does survives into the next scrape. It owns the WASI
 //! context (which grants nothing: no files, environment, arguments, sockets
 //! or name lookup; only clocks and random numbers), the memory meter the
-//! store's limiter consults, the captured stdout/stderr, and the `host`
-//! import's view of the plugin (its name, configuration and log budget).
+//! store's limiter consults (the plugin's cap, and the host's memory
+//! budget), the captured stdout/stderr, the host work not yet charged to
+//! the plugin's fuel, and the `host` import's view of the plugin (its name,
+//! configuration and log budget).
 //!
 //! This module must never hand a plugin anything the operator did not grant.
 
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
+use std::time::Instant;
 
 use bytes::Bytes;
-use wasmtime::ResourceLimiter;
+use wasmtime::ResourceLimiterAsync;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::bindings::model::Level;
-use crate::bindings::wasm_exporter::collector::host;
-use crate::limits::{MAX_TABLE_ELEMENTS, STDIO_CAPTURE_BYTES};
+use crate::budget::{MemoryBudget, Reservation};
+use crate::limits::{
+    HOST_CALL_FUEL, HOST_CALL_FUEL_PER_BYTE, MAX_TABLE_ELEMENTS, STDIO_CAPTURE_BYTES,
+};
 use crate::log::LogBudget;
 
 /// What the `host` import knows of a plugin; shared by all its scrapes.
@@ -55,31 +61,40 @@ impl PluginContext {
     }
 }
 
-/// Accounts for the linear memory of one instance and refuses growth past
-/// the plugin's cap.
-#[derive(Debug, Default)]
+/// Accounts for the linear memory of one instance: refuses growth past the
+/// plugin's cap, and reserves each growth from the host's memory budget
+/// (waiting for it, within the deadline, when other plugins hold it).
+#[derive(Debug)]
 pub struct MemoryMeter {
     cap_bytes: usize,
     total_bytes: usize,
     /// The most memory the instance held at once.
     pub peak_bytes: usize,
-    /// Whether a growth was refused (the plugin then fails with reason
-    /// `memory`, whatever the trap that follows looks like).
-    pub refused: bool,
+    /// Why a growth was refused, if one was (the plugin then fails with
+    /// reason `memory`, whatever the trap that follows looks like).
+    pub refused: Option<String>,
+    budget: Reservation,
+    deadline: Instant,
 }
 
 impl MemoryMeter {
-    /// A meter refusing growth past `cap_bytes` in total.
-    pub fn new(cap_bytes: u64) -> Self {
+    /// A meter refusing growth past `cap_bytes` in total, reserving from
+    /// `budget` until `deadline`.
+    pub fn new(cap_bytes: u64, budget: &MemoryBudget, deadline: Instant) -> Self {
         MemoryMeter {
             cap_bytes: usize::try_from(cap_bytes).unwrap_or(usize::MAX),
-            ..MemoryMeter::default()
+            total_bytes: 0,
+            peak_bytes: 0,
+            refused: None,
+            budget: budget.empty(),
+            deadline,
         }
     }
 }
 
-impl ResourceLimiter for MemoryMeter {
-    fn memory_growing(
+#[wasmtime_wasi::async_trait]
+impl ResourceLimiterAsync for MemoryMeter {
+    async fn memory_growing(
         &mut self,
         current: usize,
         desired: usize,
@@ -90,18 +105,27 @@ impl ResourceLimiter for MemoryMeter {
             .saturating_sub(current)
             .saturating_add(desired);
         if next > self.cap_bytes {
-            self.refused = true;
-            wasmtime::bail!(
+            let why = format!(
                 "memory limit exceeded: growing to {next} bytes, limit {} bytes",
                 self.cap_bytes
             );
+            self.refused = Some(why.clone());
+            wasmtime::bail!(why);
+        }
+        let more = next.saturating_sub(self.budget.bytes() as usize);
+        if more > 0 && !self.budget.grow(more as u64, self.deadline).await {
+            let why = format!(
+                "the host's memory budget stayed in use by other plugins: growing to {next} bytes"
+            );
+            self.refused = Some(why.clone());
+            wasmtime::bail!(why);
         }
         self.total_bytes = next;
         self.peak_bytes = self.peak_bytes.max(next);
         Ok(true)
     }
 
-    fn table_growing(
+    async fn table_growing(
         &mut self,
         _current: usize,
         desired: usize,
@@ -111,12 +135,35 @@ impl ResourceLimiter for MemoryMeter {
     }
 }
 
+/// Host work done for a plugin and not yet charged to its fuel, in fuel
+/// units. Host code that has no access to the store (the WASI streams)
+/// adds to it; the store takes it out of the plugin's fuel at its next
+/// epoch tick, and when the call ends.
+#[derive(Debug, Clone, Default)]
+pub struct HostWork(Arc<AtomicU64>);
+
+impl HostWork {
+    /// Records one host call that moved `bytes`.
+    pub fn call(&self, bytes: usize) {
+        let cost =
+            HOST_CALL_FUEL.saturating_add(HOST_CALL_FUEL_PER_BYTE.saturating_mul(bytes as u64));
+        self.0.fetch_add(cost, Ordering::Relaxed);
+    }
+
+    /// Takes what is owed, leaving nothing.
+    pub fn take(&self) -> u64 {
+        self.0.swap(0, Ordering::Relaxed)
+    }
+}
+
 /// The state of one plugin's store for one scrape.
 pub struct Sandbox {
     wasi: WasiCtx,
     table: ResourceTable,
     /// The memory meter the store's limiter points at.
     pub memory: MemoryMeter,
+    /// Host work not yet charged to the plugin's fuel.
+    pub host_work: HostWork,
     /// The plugin this store runs.
     pub plugin: Arc<PluginContext>,
     /// What the plugin wrote to stdout.
@@ -126,10 +173,11 @@ pub struct Sandbox {
 }
 
 impl Sandbox {
-    /// A sandbox that grants nothing, with memory capped at `memory_bytes`.
-    pub fn new(plugin: Arc<PluginContext>, memory_bytes: u64) -> Self {
-        let stdout = CapturedOutput::new(STDIO_CAPTURE_BYTES);
-        let stderr = CapturedOutput::new(STDIO_CAPTURE_BYTES);
+    /// A sandbox that grants nothing, whose memory is metered by `memory`.
+    pub fn new(plugin: Arc<PluginContext>, memory: MemoryMeter) -> Self {
+        let host_work = HostWork::default();
+        let stdout = CapturedOutput::new(STDIO_CAPTURE_BYTES, host_work.clone());
+        let stderr = CapturedOutput::new(STDIO_CAPTURE_BYTES, host_work.clone());
         let wasi = WasiCtx::builder()
             .stdout(stdout.clone())
             .stderr(stderr.clone())
@@ -142,7 +190,8 @@ impl Sandbox {
         Sandbox {
             wasi,
             table: ResourceTable::new(),
-            memory: MemoryMeter::new(memory_bytes),
+            memory,
+            host_work,
             plugin,
             stdout,
             stderr,
@@ -204,30 +253,13 @@ impl WasiView for Sandbox {
     }
 }
 
-impl host::Host for Sandbox {
-    fn log(&mut self, level: Level, message: String) {
-        self.plugin.log(level, &message);
-    }
-
-    fn config(&mut self) -> Vec<(String, String)> {
-        self.plugin.config.clone()
-    }
-
-    fn config_get(&mut self, key: String) -> Option<String> {
-        self.plugin
-            .config
-            .binary_search_by(|(k, _)| k.as_str().cmp(&key))
-            .ok()
-            .map(|i| self.plugin.config[i].1.clone())
-    }
-}
-
 /// A stdout/stderr that keeps the first `capacity` bytes and silently
 /// discards the rest, so a plugin printing in a loop neither fills memory
 /// nor fails on a full pipe (it runs into its fuel or deadline instead).
 #[derive(Clone, Debug)]
 pub struct CapturedOutput {
     inner: Arc<Mutex<Captured>>,
+    work: HostWork,
 }
 
 #[derive(Debug, Default)]
@@ -238,17 +270,20 @@ struct Captured {
 }
 
 impl CapturedOutput {
-    /// A capture keeping at most `capacity` bytes.
-    pub fn new(capacity: usize) -> Self {
+    /// A capture keeping at most `capacity` bytes, charging each write to
+    /// `work`.
+    pub fn new(capacity: usize, work: HostWork) -> Self {
         CapturedOutput {
             inner: Arc::new(Mutex::new(Captured {
                 capacity,
                 ..Captured::default()
             })),
+            work,
         }
     }
 
     fn append(&self, data: &[u8]) {
+        self.work.call(data.len());
         let mut c = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         let room = c.capacity.saturating_sub(c.bytes.len());
         let kept = room.min(data.len());
@@ -325,11 +360,18 @@ mod tests {
 
     #[test]
     fn capture_keeps_the_first_bytes_and_counts_the_rest() {
-        let out = CapturedOutput::new(4);
+        let work = HostWork::default();
+        let out = CapturedOutput::new(4, work.clone());
         out.append(b"ab");
         out.append(b"cdef");
         assert_eq!(out.take(), (b"abcd".to_vec(), 2));
         assert_eq!(out.take(), (Vec::new(), 0));
+        assert_eq!(
+            work.take(),
+            2 * HOST_CALL_FUEL + 6 * HOST_CALL_FUEL_PER_BYTE,
+            "every write is charged, kept or not"
+        );
+        assert_eq!(work.take(), 0);
     }
 
     #[test]
@@ -343,13 +385,47 @@ mod tests {
         assert_eq!(stderr_summary(""), None);
     }
 
+    fn block_on<F: std::future::Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap()
+            .block_on(f)
+    }
+
     #[test]
     fn meter_refuses_growth_past_the_cap_and_tracks_peak() {
-        let mut m = MemoryMeter::new(100);
-        assert!(m.memory_growing(0, 60, None).unwrap());
-        assert!(m.memory_growing(60, 90, None).unwrap());
-        assert!(m.memory_growing(90, 120, None).is_err());
-        assert!(m.refused);
-        assert_eq!(m.peak_bytes, 90);
+        block_on(async {
+            let budget = MemoryBudget::new(1 << 20);
+            let deadline = Instant::now() + std::time::Duration::from_secs(60);
+            let mut m = MemoryMeter::new(100 << 10, &budget, deadline);
+            assert!(m.memory_growing(0, 60 << 10, None).await.unwrap());
+            assert!(m.memory_growing(60 << 10, 90 << 10, None).await.unwrap());
+            assert_eq!(budget.reserved_bytes(), 90 << 10, "growth is reserved");
+            assert!(m.memory_growing(90 << 10, 120 << 10, None).await.is_err());
+            assert!(
+                m.refused
+                    .as_deref()
+                    .unwrap()
+                    .contains("memory limit exceeded")
+            );
+            assert_eq!(m.peak_bytes, 90 << 10);
+            drop(m);
+            assert_eq!(budget.reserved_bytes(), 0, "given back with the store");
+        });
+    }
+
+    #[test]
+    fn meter_refuses_growth_the_host_budget_cannot_hold_by_the_deadline() {
+        block_on(async {
+            let budget = MemoryBudget::new(64 << 10);
+            let others = budget.reserve(48 << 10, Instant::now()).await.unwrap();
+            let deadline = Instant::now() + std::time::Duration::from_millis(20);
+            let mut m = MemoryMeter::new(1 << 20, &budget, deadline);
+            assert!(m.memory_growing(0, 16 << 10, None).await.unwrap());
+            assert!(m.memory_growing(16 << 10, 32 << 10, None).await.is_err());
+            assert!(m.refused.as_deref().unwrap().contains("memory budget"));
+            drop(others);
+        });
     }
 }

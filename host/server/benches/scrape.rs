@@ -59,6 +59,7 @@ fn bench_collect(c: &mut Criterion) {
             &context,
             &limits,
         ))
+        .map(Arc::new)
         .unwrap();
     let input = CollectInput::default();
     c.bench_function("collect/empty", |b| {

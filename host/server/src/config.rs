@@ -8,6 +8,10 @@
 //!   memory_bytes: 67108864
 //!   max_series: 50000
 //!   max_bytes: 16777216
+//!   max_labels_per_series: 128
+//!   max_buckets: 256
+//!   max_quantiles: 64
+//!   max_states: 1024
 //! plugins_dir: plugins/   # serve every *.wasm here too (name = file stem)
 //! plugins:
 //!   - name: redis         # default: the file stem
@@ -93,6 +97,14 @@ pub struct LimitOverrides {
     pub max_series: Option<u64>,
     /// Estimated exposition bytes one scrape may return.
     pub max_bytes: Option<u64>,
+    /// Labels one series may carry.
+    pub max_labels_per_series: Option<u64>,
+    /// Buckets one histogram data point may have.
+    pub max_buckets: Option<u64>,
+    /// Quantiles one summary data point may have.
+    pub max_quantiles: Option<u64>,
+    /// States one state-set data point may have.
+    pub max_states: Option<u64>,
 }
 
 /// One plugin of the `plugins` list.
@@ -263,11 +275,20 @@ fn apply(
     if let Some(m) = overrides.memory_bytes {
         limits.memory_bytes = check_memory_bytes(m).map_err(|e| err("memory_bytes", e))?;
     }
-    if let Some(n) = overrides.max_series {
-        limits.max_series = n;
-    }
-    if let Some(n) = overrides.max_bytes {
-        limits.max_bytes = n;
+    for (cap, value) in [
+        (&mut limits.max_series, overrides.max_series),
+        (&mut limits.max_bytes, overrides.max_bytes),
+        (
+            &mut limits.max_labels_per_series,
+            overrides.max_labels_per_series,
+        ),
+        (&mut limits.max_buckets, overrides.max_buckets),
+        (&mut limits.max_quantiles, overrides.max_quantiles),
+        (&mut limits.max_states, overrides.max_states),
+    ] {
+        if let Some(n) = value {
+            *cap = n;
+        }
     }
     Ok(limits)
 }

@@ -265,9 +265,11 @@ impl Server {
             result.families.sort_by(|a, b| a.name.cmp(&b.name));
         }
         let chunks = Exposition::new(result.families, format, gzip);
-        // The permit lives as long as the body is streamed.
+        // The permit and the families' share of the memory budget live as
+        // long as the body is streamed.
+        let memory = result.memory;
         let stream = futures::stream::iter(chunks).map(move |chunk| {
-            let _held = &permit;
+            let _held = (&permit, &memory);
             Ok::<_, Infallible>(Frame::data(chunk))
         });
         let mut response = Response::new(BodyExt::boxed(StreamBody::new(stream)));

@@ -16,7 +16,7 @@ use wasm_exporter::registry::Registry;
 use wasm_exporter::reload::{self, Reloader, Source};
 use wasm_exporter::runtime::cache;
 use wasm_exporter::runtime::collect::{self, CollectInput};
-use wasm_exporter::runtime::engine::Runtime;
+use wasm_exporter::runtime::engine::{Runtime, RuntimeOptions};
 use wasm_exporter::runtime::limits::{self, PluginLimits};
 use wasm_exporter::runtime::load;
 use wasm_exporter::runtime::sandbox::PluginContext;
@@ -93,6 +93,14 @@ struct ServeArgs {
     /// Maximum number of scrapes served at once; 0 means no limit.
     #[arg(long = "web.max-requests", default_value_t = 40)]
     max_requests: usize,
+    /// Plugin instances alive at once across all concurrent scrapes (the
+    /// instance pool); a plugin past it waits for a free one.
+    #[arg(long = "plugins.max-instances", default_value_t = limits::DEFAULT_MAX_INSTANCES)]
+    max_instances: u32,
+    /// Host memory all running plugins may hold at once (linear memory and
+    /// results not yet sent), in bytes; a plugin past it waits.
+    #[arg(long = "plugins.memory-budget-bytes", default_value_t = limits::DEFAULT_MEMORY_BUDGET_BYTES)]
+    memory_budget_bytes: u64,
     /// Subtracted from Prometheus' scrape timeout header (e.g. 500ms, 1s).
     #[arg(long = "scrape.timeout-offset", default_value = "500ms", value_parser = parse_duration)]
     timeout_offset: Duration,
@@ -117,6 +125,18 @@ struct LimitArgs {
     /// Default cap on exposition bytes one plugin may return per scrape.
     #[arg(long = "plugin.max-bytes", default_value_t = limits::DEFAULT_MAX_BYTES)]
     max_bytes: u64,
+    /// Default cap on the labels of one series.
+    #[arg(long = "plugin.max-labels-per-series", default_value_t = limits::DEFAULT_MAX_LABELS_PER_SERIES)]
+    max_labels_per_series: u64,
+    /// Default cap on the buckets of one histogram data point.
+    #[arg(long = "plugin.max-buckets", default_value_t = limits::DEFAULT_MAX_BUCKETS)]
+    max_buckets: u64,
+    /// Default cap on the quantiles of one summary data point.
+    #[arg(long = "plugin.max-quantiles", default_value_t = limits::DEFAULT_MAX_QUANTILES)]
+    max_quantiles: u64,
+    /// Default cap on the states of one state-set data point.
+    #[arg(long = "plugin.max-states", default_value_t = limits::DEFAULT_MAX_STATES)]
+    max_states: u64,
 }
 
 impl LimitArgs {
@@ -129,6 +149,10 @@ impl LimitArgs {
             memory_bytes,
             max_series: self.max_series,
             max_bytes: self.max_bytes,
+            max_labels_per_series: self.max_labels_per_series,
+            max_buckets: self.max_buckets,
+            max_quantiles: self.max_quantiles,
+            max_states: self.max_states,
         })
     }
 }
@@ -225,7 +249,12 @@ async fn serve(args: ServeArgs) -> Result<ExitCode> {
     };
     let cache_dir =
         (!args.cache_disable).then(|| args.cache_dir.clone().unwrap_or_else(cache::default_dir));
-    let runtime = Runtime::with_cache(cache_dir.as_deref())?;
+    let runtime = Runtime::with_options(RuntimeOptions {
+        cache_dir,
+        max_instances: args.max_instances,
+        memory_budget_bytes: args.memory_budget_bytes,
+        threads: 0,
+    })?;
     let registry = Registry::default_registry().clone();
     let reloader = Reloader::new(
         runtime.clone(),
@@ -305,7 +334,10 @@ async fn check_config(args: CheckConfigArgs) -> Result<ExitCode> {
     let mut failed = 0;
     for spec in resolved.plugins.values() {
         let context = Arc::new(PluginContext::new(&spec.name, spec.config.clone()));
-        let loaded = match load::load(&runtime, &spec.path, &context, &spec.limits).await {
+        let loaded = match load::load(&runtime, &spec.path, &context, &spec.limits)
+            .await
+            .map(Arc::new)
+        {
             Ok(v) => reload::smoke_test(&v, &context, &spec.limits)
                 .await
                 .map(|()| v),
@@ -352,6 +384,7 @@ async fn collect_once(args: CollectArgs) -> Result<ExitCode> {
     let context = Arc::new(PluginContext::new(&name, args.config));
     let version = load::load(&runtime, &args.plugin, &context, &limits)
         .await
+        .map(Arc::new)
         .with_context(|| format!("plugin {name:?} did not load"))?;
     let input = CollectInput {
         target: args.target,

@@ -387,7 +387,7 @@ fn recently_modified(modified: Option<SystemTime>, settle: Duration) -> bool {
 /// The smoke test a new version must pass before it replaces a running
 /// one (`describe` already ran at load): one `collect` that does not crash.
 pub async fn smoke_test(
-    version: &PluginVersion,
+    version: &Arc<PluginVersion>,
     context: &Arc<PluginContext>,
     limits: &PluginLimits,
 ) -> Result<(), LoadError> {
@@ -408,7 +408,7 @@ pub const SMOKE_COLLECT_MS: u64 = 1_000;
 /// the exposition rules. An `err` result, a timeout or an oversized result
 /// are accepted: they depend on the target and the limits, not on the code.
 async fn smoke_collect(
-    version: &PluginVersion,
+    version: &Arc<PluginVersion>,
     context: &Arc<PluginContext>,
     limits: &PluginLimits,
 ) -> Result<(), Failure> {
@@ -446,8 +446,9 @@ pub async fn load_spec(
 ) -> (RegisteredPlugin, Result<(), LoadError>) {
     let context = Arc::new(PluginContext::new(&spec.name, spec.config.clone()));
     let sha256 = stamp.sha256.clone();
-    let mut result =
-        load::load_bytes(runtime, &spec.path, bytes, sha256, &context, &spec.limits).await;
+    let mut result = load::load_bytes(runtime, &spec.path, bytes, sha256, &context, &spec.limits)
+        .await
+        .map(Arc::new);
     if smoke
         && let Ok(version) = &result
         && let Err(e) = smoke_test(version, &context, &spec.limits).await
@@ -463,7 +464,7 @@ pub async fn load_spec(
                 compile_ms = version.compile_time.as_millis() as u64,
                 "plugin loaded"
             );
-            (PluginState::Ready(Arc::new(version)), Ok(()))
+            (PluginState::Ready(version), Ok(()))
         }
         Err(e) => (PluginState::Broken(e.to_string()), Err(e)),
     };

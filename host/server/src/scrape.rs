@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use wasm_exporter_exposition::merge::Merge;
+use wasm_exporter_runtime::budget::Reservation;
 use wasm_exporter_runtime::collect::{self, CollectInput};
 use wasm_exporter_runtime::limits::plugin_deadline;
 use wasm_exporter_runtime::model::MetricFamily;
@@ -82,6 +83,9 @@ pub struct ScrapeResult {
     /// One outcome per selected plugin, by plugin name. Their families
     /// have been moved into `families`.
     pub outcomes: Vec<Outcome>,
+    /// The share of the host's memory budget `families` hold: keep it
+    /// until they are sent.
+    pub memory: Vec<Reservation>,
 }
 
 /// Runs one scrape over the plugins of `snapshot`.
@@ -145,7 +149,16 @@ pub async fn scrape(snapshot: Arc<PluginMap>, request: Arc<ScrapeRequest>) -> Sc
         families.extend(process::families());
     }
     families.sort_by(|a, b| a.name.cmp(&b.name));
-    ScrapeResult { families, outcomes }
+    let memory = outcomes
+        .iter_mut()
+        .filter(|o| o.result.is_ok())
+        .filter_map(|o| o.memory.take())
+        .collect();
+    ScrapeResult {
+        families,
+        outcomes,
+        memory,
+    }
 }
 
 /// Merges the families of every plugin that is up, in plugin-name order
