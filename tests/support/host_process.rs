@@ -44,9 +44,17 @@ pub struct HostProcess {
 
 impl HostProcess {
     /// Starts `command` (the binary and its arguments) listening on a free
-    /// loopback port, and waits for its `listening` log line; panics with
-    /// the log if it does not come.
-    pub fn start(mut command: Command) -> HostProcess {
+    /// loopback port, and waits until it is ready (its plugins loaded);
+    /// panics with the log if it is not within a minute.
+    pub fn start(command: Command) -> HostProcess {
+        let host = HostProcess::spawn(command);
+        host.wait_for_log_line("msg=ready");
+        host
+    }
+
+    /// Starts `command` like [`HostProcess::start`], but returns as soon as
+    /// the port is open, before the plugins are loaded.
+    pub fn spawn(mut command: Command) -> HostProcess {
         command
             .args(["--web.listen-address", "127.0.0.1:0"])
             .stdin(Stdio::null())
@@ -85,6 +93,29 @@ impl HostProcess {
             ),
         }
         host
+    }
+
+    /// Waits until a log line contains `fragment`; panics with the log if
+    /// none does within a minute.
+    pub fn wait_for_log_line(&self, fragment: &str) -> String {
+        let start = std::time::Instant::now();
+        loop {
+            if let Some(line) = self
+                .log
+                .lock()
+                .unwrap()
+                .iter()
+                .find(|l| l.contains(fragment))
+            {
+                return line.clone();
+            }
+            assert!(
+                start.elapsed() < START_TIMEOUT,
+                "no log line with {fragment:?} within {START_TIMEOUT:?}; log:\n{}",
+                self.log().join("\n")
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 
     /// `http://<address><path>`.

@@ -263,19 +263,34 @@ async fn serve(args: ServeArgs) -> Result<ExitCode> {
         limits,
         args.watch_settle,
     );
-    // A configuration that does not load at start is fatal, as in Prometheus.
+    // A configuration that does not load at start is fatal, as in
+    // Prometheus; it is checked before the port opens.
+    reloader.check().map_err(anyhow::Error::new)?;
+    let server = Server::new(
+        registry.clone(),
+        Some(reloader.clone()),
+        ServerConfig {
+            telemetry_path: args.telemetry_path,
+            max_requests: args.max_requests,
+            timeout_offset: args.timeout_offset,
+        },
+    );
+    // Install the SIGHUP handler before the port opens: a SIGHUP that
+    // arrived before it would terminate the process. One that arrives
+    // while the plugins load is handled once they are.
+    use tokio::signal::unix::{SignalKind, signal};
+    let hangup = signal(SignalKind::hangup()).context("cannot install the SIGHUP handler")?;
+    // The port opens before any plugin loads: `/-/healthy` answers at once,
+    // `/-/ready` (and the plugins' series) once they are loaded.
+    let (listener, address) = http::bind(&args.listen_address).await?;
+    tracing::info!(address = %address, version = wasm_exporter::VERSION, "listening");
+    let serving = tokio::spawn(server.clone().serve(listener));
     let report = reloader.reload().await.map_err(anyhow::Error::new)?;
     if !report.settling.is_empty() {
         // Files modified a moment ago that do not load yet: give them time.
         tokio::time::sleep(args.watch_settle).await;
         reloader.reload().await.map_err(anyhow::Error::new)?;
     }
-    tracing::info!(
-        plugins = registry.len(),
-        compiled = runtime.compilations(),
-        from_cache = runtime.cache_hits(),
-        "plugins loaded"
-    );
     let _watching = if args.watch_disable {
         None
     } else {
@@ -286,23 +301,13 @@ async fn serve(args: ServeArgs) -> Result<ExitCode> {
                 .context("cannot watch for file changes")?,
         )
     };
-    let server = Server::new(
-        registry,
-        Some(reloader.clone()),
-        ServerConfig {
-            telemetry_path: args.telemetry_path,
-            max_requests: args.max_requests,
-            timeout_offset: args.timeout_offset,
-        },
-    );
-    // Install the SIGHUP handler before announcing readiness: a SIGHUP that
-    // arrived before it would terminate the process.
-    use tokio::signal::unix::{SignalKind, signal};
-    let hangup = signal(SignalKind::hangup()).context("cannot install the SIGHUP handler")?;
-    let (listener, address) = http::bind(&args.listen_address).await?;
     server.set_ready(true);
-    tracing::info!(address = %address, version = wasm_exporter::VERSION, "listening");
-    let serving = tokio::spawn(server.serve(listener));
+    tracing::info!(
+        plugins = registry.len(),
+        compiled = runtime.compilations(),
+        from_cache = runtime.cache_hits(),
+        "ready"
+    );
     let hangups = tokio::spawn(reload_on_sighup(reloader, hangup));
     shutdown_signal().await;
     tracing::info!("shutting down");

@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use futures::StreamExt as _;
 use notify::{EventKind, RecursiveMode, Watcher as _};
 use tokio::sync::mpsc;
 
@@ -37,6 +38,21 @@ use crate::stats::PluginStats;
 /// slow copy or an in-place write from being reported (and counted) as a
 /// broken plugin.
 pub const DEFAULT_SETTLE_MS: u64 = 1_000;
+
+/// Plugin files loaded (compiled, linked, described) at once by a reload.
+/// Compiling is CPU work on the plugin threads; the bound keeps a reload of
+/// hundreds of plugins from queueing them all at once, while a few slow
+/// ones do not hold up the rest.
+pub const MAX_CONCURRENT_LOADS: usize = 8;
+
+/// A plugin a reload must load: its new file, and what it replaces.
+struct Pending {
+    spec: PluginSpec,
+    bytes: Vec<u8>,
+    stamp: FileStamp,
+    modified: Option<SystemTime>,
+    current: Option<Arc<RegisteredPlugin>>,
+}
 
 /// Where the plugin set comes from.
 #[derive(Debug, Clone)]
@@ -113,6 +129,13 @@ impl Reloader {
         &self.runtime
     }
 
+    /// Reads the configuration (or scans the plugins directory) without
+    /// loading anything: at start, to refuse a broken configuration before
+    /// the port opens.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        self.read_source().map(|_| ())
+    }
+
     fn read_source(&self) -> Result<ResolvedConfig, ConfigError> {
         match &self.source {
             Source::ConfigFile(path) => config::load(path, &self.defaults),
@@ -169,8 +192,10 @@ impl Reloader {
                 report.removed.push(name.clone());
             }
         }
+        // Which plugins need loading; the others stay as they are.
+        let mut pending = Vec::new();
         for (name, spec) in &resolved.plugins {
-            let current = snapshot.get(name);
+            let current = snapshot.get(name).cloned();
             let Ok((len, modified)) = FileStamp::stat(&spec.path) else {
                 if current.is_some() {
                     self.registry.unregister(name);
@@ -179,9 +204,10 @@ impl Reloader {
                 }
                 continue;
             };
-            let same_settings = current.is_some_and(|c| same_spec(c, spec));
-            let stamp_now =
-                current.and_then(|c| c.stamp.lock().unwrap_or_else(|p| p.into_inner()).clone());
+            let same_settings = current.as_ref().is_some_and(|c| same_spec(c, spec));
+            let stamp_now = current
+                .as_ref()
+                .and_then(|c| c.stamp.lock().unwrap_or_else(|p| p.into_inner()).clone());
             if same_settings
                 && stamp_now
                     .as_ref()
@@ -203,30 +229,58 @@ impl Reloader {
             };
             if same_settings && stamp_now.as_ref().is_some_and(|s| s.sha256 == stamp.sha256) {
                 // Touched, not changed.
-                if let Some(c) = current {
+                if let Some(c) = &current {
                     *c.stamp.lock().unwrap_or_else(|p| p.into_inner()) = Some(stamp);
                 }
                 continue;
             }
-            let stats = current.map(|c| c.stats.clone());
-            let replaces_running =
-                current.is_some_and(|c| matches!(c.state, PluginState::Ready(_)));
-            let (plugin, outcome) = load_spec(
-                &self.runtime,
-                spec,
+            pending.push(Pending {
+                spec: spec.clone(),
                 bytes,
-                stamp.clone(),
-                stats,
-                replaces_running,
-            )
-            .await;
+                stamp,
+                modified,
+                current,
+            });
+        }
+        // Loaded side by side, so one slow plugin (a slow `describe`, a
+        // large compile) does not hold up the others.
+        let runtime = self.runtime.clone();
+        let mut loaded: Vec<(Pending, RegisteredPlugin, Result<(), LoadError>)> =
+            futures::stream::iter(pending)
+                .map(move |mut p| {
+                    let runtime = runtime.clone();
+                    async move {
+                        let stats = p.current.as_ref().map(|c| c.stats.clone());
+                        let replaces_running = p
+                            .current
+                            .as_ref()
+                            .is_some_and(|c| matches!(c.state, PluginState::Ready(_)));
+                        let bytes = std::mem::take(&mut p.bytes);
+                        let (plugin, outcome) = load_spec(
+                            &runtime,
+                            &p.spec,
+                            bytes,
+                            p.stamp.clone(),
+                            stats,
+                            replaces_running,
+                        )
+                        .await;
+                        (p, plugin, outcome)
+                    }
+                })
+                .buffer_unordered(MAX_CONCURRENT_LOADS)
+                .collect()
+                .await;
+        loaded.sort_by(|a, b| a.0.spec.name.cmp(&b.0.spec.name));
+        for (p, plugin, outcome) in loaded {
+            let name = &p.spec.name;
             match outcome {
                 Ok(()) => {
                     plugin.stats.record_reload(Ok(()));
                     self.registry.register(Arc::new(plugin));
                     report.loaded.push(name.clone());
                 }
-                Err(e) if recently_modified(modified, self.settle) => {
+                Err(e) if recently_modified(p.modified, self.settle) => {
                     tracing::debug!(plugin = %name, error = %e, "plugin file changed moments ago and does not load yet; waiting for it to settle");
                     report.settling.push(name.clone());
                 }
@@ -234,12 +288,13 @@ impl Reloader {
                     let message = e.to_string();
                     plugin.stats.record_reload(Err(&message));
                     report.failed.push(name.clone());
-                    match current {
+                    match &p.current {
                         Some(c)
-                            if matches!(c.state, PluginState::Ready(_)) && c.path == spec.path =>
+                            if matches!(c.state, PluginState::Ready(_))
+                                && c.path == p.spec.path =>
                         {
                             tracing::error!(plugin = %name, error = %message, "new plugin file failed to load; the previous version keeps serving");
-                            *c.stamp.lock().unwrap_or_else(|p| p.into_inner()) = Some(stamp);
+                            *c.stamp.lock().unwrap_or_else(|p| p.into_inner()) = Some(p.stamp);
                         }
                         _ => {
                             tracing::error!(plugin = %name, error = %message, "plugin failed to load");
