@@ -5,7 +5,8 @@
 //! target, scrape timeout), run, and its exposition streamed back in the
 //! negotiated format. At most `--web.max-requests` scrapes run at once;
 //! past that the answer is 503 at once, so a slow plugin cannot make
-//! scrapes pile up in memory.
+//! scrapes pile up in memory. Connections are bounded in number and in
+//! time ([`crate::connections`]).
 
 use std::convert::Infallible;
 use std::fmt::Write as _;
@@ -28,6 +29,7 @@ use tokio::sync::Semaphore;
 use wasm_exporter_exposition::encode::{Exposition, Format};
 use wasm_exporter_runtime::collect::CollectInput;
 
+use crate::connections::{Closed, Connection, Connections, Timeouts, Watched};
 use crate::registry::Registry;
 use crate::reload::Reloader;
 use crate::scrape::{self, ScrapeRequest, Selection};
@@ -44,6 +46,11 @@ pub struct ServerConfig {
     pub max_requests: usize,
     /// Taken off the scraper's timeout (`--scrape.timeout-offset`).
     pub timeout_offset: Duration,
+    /// Connections open at once (`--web.max-connections`); 0 means no limit.
+    pub max_connections: usize,
+    /// Time limits of a connection's phases (`--web.read-header-timeout`,
+    /// `--web.idle-timeout`, `--web.write-timeout`).
+    pub timeouts: Timeouts,
 }
 
 impl Default for ServerConfig {
@@ -52,6 +59,8 @@ impl Default for ServerConfig {
             telemetry_path: "/metrics".into(),
             max_requests: 40,
             timeout_offset: Duration::from_millis(scrape::DEFAULT_SCRAPE_TIMEOUT_OFFSET_MS),
+            max_connections: crate::connections::DEFAULT_MAX_CONNECTIONS,
+            timeouts: Timeouts::default(),
         }
     }
 }
@@ -63,7 +72,13 @@ pub struct Server {
     config: ServerConfig,
     in_flight: Arc<Semaphore>,
     ready: AtomicBool,
+    connections: Connections,
 }
+
+/// Accept errors and refused connections are logged at most this often
+/// (with a count of the ones in between): out of file descriptors, the
+/// accept loop would otherwise log twenty lines a second.
+const ACCEPT_LOG_INTERVAL: Duration = Duration::from_secs(5);
 
 impl Server {
     /// A server over `registry`.
@@ -80,9 +95,10 @@ impl Server {
         Arc::new(Server {
             registry,
             reloader,
-            config,
             in_flight: Arc::new(Semaphore::new(permits)),
             ready: AtomicBool::new(false),
+            connections: Connections::new(config.max_connections),
+            config,
         })
     }
 
@@ -93,29 +109,76 @@ impl Server {
 
     /// Accepts connections on `listener` until the task is dropped.
     pub async fn serve(self: Arc<Self>, listener: TcpListener) {
+        let mut accept_log = RateLimitedLog::default();
         loop {
             let (stream, peer) = match listener.accept().await {
                 Ok(conn) => conn,
                 Err(e) => {
-                    tracing::warn!(error = %e, "accept failed");
+                    // Out of file descriptors: close the oldest idle
+                    // connection, so the next scraper gets in.
+                    if matches!(e.raw_os_error(), Some(23 | 24)) {
+                        self.connections.shed();
+                    }
+                    accept_log.warn(&format!("accept failed: {e}"));
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 }
             };
+            let Some(connection) = self.connections.admit() else {
+                accept_log.warn(&format!(
+                    "connection from {peer} refused: all {} connections are busy",
+                    self.config.max_connections
+                ));
+                continue;
+            };
             let server = self.clone();
             tokio::spawn(async move {
-                let service = service_fn(move |req| {
-                    let server = server.clone();
-                    async move { Ok::<_, Infallible>(server.handle(req).await) }
-                });
-                if let Err(e) = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await
+                server
+                    .clone()
+                    .connection(stream, peer, connection.clone())
+                    .await;
+                server.connections.remove(&connection);
+            });
+        }
+    }
+
+    /// Serves one connection until the client closes it or the server
+    /// does (a phase timed out, or a newer connection needed its place).
+    async fn connection(
+        self: Arc<Self>,
+        stream: tokio::net::TcpStream,
+        peer: SocketAddr,
+        connection: Arc<Connection>,
+    ) {
+        let on_request = connection.clone();
+        let server = self.clone();
+        let service = service_fn(move |req| {
+            let server = server.clone();
+            let busy = on_request.begin();
+            async move {
+                let response = server.handle(req).await;
+                // The connection stays busy until the body is sent.
+                Ok::<_, Infallible>(
+                    response.map(|body| BodyExt::boxed(BusyBody { body, _busy: busy })),
+                )
+            }
+        });
+        let io = TokioIo::new(Watched::new(stream, connection.clone()));
+        let serving = hyper::server::conn::http1::Builder::new().serve_connection(io, service);
+        tokio::select! {
+            served = serving => {
+                if let Err(e) = served
                     && !e.is_incomplete_message()
                 {
                     tracing::debug!(peer = %peer, error = %e, "connection error");
                 }
-            });
+            }
+            closed = connection.watchdog(self.config.timeouts) => {
+                tracing::debug!(peer = %peer, reason = ?closed, "connection closed by the server");
+                if closed == Closed::TimedOut(crate::connections::Phase::Busy) {
+                    tracing::warn!(peer = %peer, "response not taken within --web.write-timeout; connection closed");
+                }
+            }
         }
     }
 
@@ -308,9 +371,11 @@ impl Server {
                 ),
                 None => Default::default(),
             };
-            let detail = match plugin.stats.last_reload_error() {
-                Some(e) => format!("{detail} (newer file not loaded: {e})"),
-                None => detail,
+            // Only a plugin with a serving version has a newer file that
+            // did not load; a broken one shows its load error as such.
+            let detail = match (plugin.version(), plugin.stats.last_reload_error()) {
+                (Some(_), Some(e)) => format!("{detail} (newer file not loaded: {e})"),
+                _ => detail,
             };
             let sha = plugin
                 .version()
@@ -338,6 +403,57 @@ impl Server {
             HeaderValue::from_static("text/html; charset=utf-8"),
         );
         response
+    }
+}
+
+/// A response body that keeps its connection marked busy until it has
+/// been sent (or dropped).
+struct BusyBody {
+    body: Body,
+    _busy: crate::connections::Busy,
+}
+
+impl http_body::Body for BusyBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        std::pin::Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
+    }
+}
+
+/// A warning logged at most once per [`ACCEPT_LOG_INTERVAL`], with how
+/// many were held back.
+#[derive(Default)]
+struct RateLimitedLog {
+    last: Option<std::time::Instant>,
+    held_back: u64,
+}
+
+impl RateLimitedLog {
+    fn warn(&mut self, message: &str) {
+        let now = std::time::Instant::now();
+        if self
+            .last
+            .is_some_and(|t| now.duration_since(t) < ACCEPT_LOG_INTERVAL)
+        {
+            self.held_back += 1;
+            return;
+        }
+        tracing::warn!(suppressed = self.held_back, "{message}");
+        self.last = Some(now);
+        self.held_back = 0;
     }
 }
 

@@ -19,7 +19,8 @@
 //! - [`health`] and [`process`]: the host's own series;
 //! - [`scrape`]: every selected plugin of one request, collected
 //!   concurrently and merged;
-//! - [`http`]: the HTTP server;
+//! - [`connections`] and [`http`]: the HTTP server, its connections
+//!   bounded in number and time;
 //! - [`log`]: the host's log format.
 //!
 //! It sits on top: nothing below may depend on it. The wasm engine stays
@@ -29,6 +30,7 @@
 #![deny(missing_docs)]
 
 pub mod config;
+pub mod connections;
 pub mod health;
 pub mod http;
 pub mod log;

@@ -9,6 +9,7 @@ use anyhow::{Context as _, Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use wasm_exporter::config::{self, parse_duration, whole_millis};
+use wasm_exporter::connections::{self, Timeouts};
 use wasm_exporter::exposition::encode::{self, Format};
 use wasm_exporter::http::{self, Server, ServerConfig};
 use wasm_exporter::log::LogFormat;
@@ -93,6 +94,20 @@ struct ServeArgs {
     /// Maximum number of scrapes served at once; 0 means no limit.
     #[arg(long = "web.max-requests", default_value_t = 40)]
     max_requests: usize,
+    /// Connections open at once; past it the oldest idle one is closed for
+    /// a new one (0 means no limit).
+    #[arg(long = "web.max-connections", default_value_t = connections::DEFAULT_MAX_CONNECTIONS)]
+    max_connections: usize,
+    /// Time a client has to send a request's headers once it started.
+    #[arg(long = "web.read-header-timeout", default_value = "10s", value_parser = parse_duration)]
+    read_header_timeout: Duration,
+    /// Time an idle keep-alive connection is kept open.
+    #[arg(long = "web.idle-timeout", default_value = "2m", value_parser = parse_duration)]
+    idle_timeout: Duration,
+    /// Time from a request's headers to the last byte of its response
+    /// (must exceed the longest scrape).
+    #[arg(long = "web.write-timeout", default_value = "2m", value_parser = parse_duration)]
+    write_timeout: Duration,
     /// Plugin instances alive at once across all concurrent scrapes (the
     /// instance pool); a plugin past it waits for a free one.
     #[arg(long = "plugins.max-instances", default_value_t = limits::DEFAULT_MAX_INSTANCES)]
@@ -234,6 +249,7 @@ fn main() -> ExitCode {
 
 async fn serve(args: ServeArgs) -> Result<ExitCode> {
     let limits = args.limits.limits()?;
+    raise_open_files_limit();
     let source = match (&args.config_file, &args.plugins_dir) {
         (Some(file), _) => Source::ConfigFile(file.clone()),
         (None, Some(dir)) => {
@@ -273,6 +289,12 @@ async fn serve(args: ServeArgs) -> Result<ExitCode> {
             telemetry_path: args.telemetry_path,
             max_requests: args.max_requests,
             timeout_offset: args.timeout_offset,
+            max_connections: args.max_connections,
+            timeouts: Timeouts {
+                read_header: args.read_header_timeout,
+                idle: args.idle_timeout,
+                write: args.write_timeout,
+            },
         },
     );
     // Install the SIGHUP handler before the port opens: a SIGHUP that
@@ -314,6 +336,26 @@ async fn serve(args: ServeArgs) -> Result<ExitCode> {
     serving.abort();
     hangups.abort();
     Ok(ExitCode::SUCCESS)
+}
+
+/// Raises the soft limit on open files to the hard limit, as Prometheus
+/// does: each scrape connection and each plugin file takes one, and the
+/// usual soft limit of 1,024 is low for a host serving many scrapers.
+fn raise_open_files_limit() {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let limit = getrlimit(Resource::Nofile);
+    if limit.current < limit.maximum {
+        let raised = rustix::process::Rlimit {
+            current: limit.maximum,
+            maximum: limit.maximum,
+        };
+        match setrlimit(Resource::Nofile, raised) {
+            Ok(()) => {
+                tracing::debug!(from = ?limit.current, to = ?limit.maximum, "raised the open files limit")
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot raise the open files limit"),
+        }
+    }
 }
 
 async fn reload_on_sighup(reloader: Arc<Reloader>, mut hangup: tokio::signal::unix::Signal) {
