@@ -123,19 +123,85 @@ impl Host {
         env: &[(&str, &str)],
     ) -> Host {
         let mut command = Command::new(binary());
+        command.envs(env.iter().copied());
+        Host::launch(command, dir, cache, args, extra, HostProcess::start)
+    }
+
+    /// Starts the host with the configuration `config` (YAML, written to
+    /// `dir/config.yml`, paths relative to `dir`) and extra flags.
+    pub fn start_config(dir: TempDir, config: &str, extra: &[&str]) -> Host {
+        let file = dir.path().join("config.yml");
+        std::fs::write(&file, config).unwrap();
+        let args = vec!["--config.file".into(), file.into()];
+        Host::start_with(dir, TempDir::new("cache"), args, extra)
+    }
+
+    /// Starts the host through `wrapper` (a command and its arguments that
+    /// runs what follows it, e.g. `prlimit --nofile=64:64 --`), serving the
+    /// plugins of `dir`; returns once the port is open, or once the host is
+    /// ready if `wait_ready`.
+    pub fn start_under(wrapper: &[&str], dir: TempDir, extra: &[&str], wait_ready: bool) -> Host {
+        let mut command = Command::new(wrapper[0]);
+        command.args(&wrapper[1..]).arg(binary());
+        let args = vec!["--plugins.dir".into(), dir.path().as_os_str().to_owned()];
+        let start = if wait_ready {
+            HostProcess::start
+        } else {
+            HostProcess::spawn
+        };
+        Host::launch(command, dir, TempDir::new("cache"), args, extra, start)
+    }
+
+    /// Starts the host with `config` and extra flags, returning as soon as
+    /// its port is open (before its plugins are loaded).
+    pub fn spawn_config(dir: TempDir, config: &str, extra: &[&str]) -> Host {
+        let file = dir.path().join("config.yml");
+        std::fs::write(&file, config).unwrap();
+        let args = vec!["--config.file".into(), file.into()];
+        let command = Command::new(binary());
+        Host::launch(
+            command,
+            dir,
+            TempDir::new("cache"),
+            args,
+            extra,
+            HostProcess::spawn,
+        )
+    }
+
+    fn launch(
+        mut command: Command,
+        dir: TempDir,
+        cache: TempDir,
+        args: Vec<std::ffi::OsString>,
+        extra: &[&str],
+        start: fn(Command) -> HostProcess,
+    ) -> Host {
         command
-            .envs(env.iter().copied())
             .args(args)
             .arg("--cache.dir")
             .arg(cache.path())
             .args(extra);
-        let process = HostProcess::start(command);
+        let process = start(command);
         Host {
             address: process.address.clone(),
             process,
             cache,
             _dir: dir,
         }
+    }
+
+    /// `VmRSS` and `VmHWM` (peak) of the host process, in bytes.
+    pub fn memory(&self) -> (u64, u64) {
+        host_process::memory(self.pid())
+    }
+
+    /// How long `/-/healthy` takes to answer 200.
+    pub fn healthy_latency(&self) -> Duration {
+        let start = std::time::Instant::now();
+        let r = self.get_with("/-/healthy", &[]);
+        assert_eq!(r.status, 200, "/-/healthy: {}", r.body);
+        start.elapsed()
     }
 
     /// The plugins directory (or configuration directory) it serves.

@@ -15,6 +15,7 @@ fn broken_files_are_reported_and_the_rest_serves() {
     dir.write("truncated", &good[..good.len() / 2]);
     dir.add("wrong_version", &test_plugin("wrong_version"));
     dir.add("other_world", &test_plugin("other_world"));
+    dir.add("extra_import", &test_plugin("extra_import"));
     std::fs::write(dir.path().join("README.txt"), "not a plugin").unwrap();
     let host = Host::start(dir, &[]);
 
@@ -26,6 +27,11 @@ fn broken_files_are_reported_and_the_rest_serves() {
         (
             "other_world",
             "must export wasm-exporter:collector/collector@0.1.0",
+        ),
+        // An import the host does not provide is named.
+        (
+            "extra_import",
+            "imports instance `acme:vault/secrets@1.0.0`",
         ),
     ];
     for (name, reason) in expectations {
@@ -47,6 +53,8 @@ fn broken_files_are_reported_and_the_rest_serves() {
     let landing = host.get_ok("/");
     assert!(landing.contains("broken"));
     assert!(landing.contains("built against WIT version 0.2.0"));
+    // Their files never loaded: there is no "newer" file that did not.
+    assert!(!landing.contains("newer file not loaded"), "{landing}");
 }
 
 #[test]

@@ -5,6 +5,7 @@
 mod common;
 
 mod cli;
+mod clients;
 mod concurrency;
 mod config;
 #[allow(dead_code)]
@@ -12,9 +13,13 @@ mod config;
 mod expfmt;
 mod exposition;
 mod fuzz_plugin;
+mod host_calls;
 mod hostile;
+mod hostile_output;
 mod hot_swap;
 mod http;
 mod load_errors;
+mod pool;
 mod prometheus;
 mod properties;
+mod startup;

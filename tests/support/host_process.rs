@@ -151,6 +151,22 @@ impl Drop for HostProcess {
     }
 }
 
+/// `VmRSS` and `VmHWM` (the peak) of process `pid`, in bytes.
+pub fn memory(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_else(|e| panic!("pid {pid}: read /proc status: {e}"));
+    let field = |key: &str| -> u64 {
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix(key))
+            .and_then(|rest| rest.trim().strip_suffix("kB"))
+            .and_then(|kb| kb.trim().parse::<u64>().ok())
+            .unwrap_or_else(|| panic!("pid {pid}: no {key} in /proc status"))
+            * 1024
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
 /// The value of `key=` in a logfmt line.
 pub fn field(line: &str, key: &str) -> Option<String> {
     let start = line.find(&format!(" {key}="))? + key.len() + 2;

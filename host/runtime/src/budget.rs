@@ -1,9 +1,11 @@
 //! The host memory all running plugins may hold at once.
 //!
 //! One budget for the whole host ([`DEFAULT_MEMORY_BUDGET_BYTES`] unless
-//! told otherwise). A call reserves from it, before it starts, the most its
-//! result may take once copied into the host; its instance reserves each
-//! growth of its linear memory as it happens. A result keeps its share
+//! told otherwise). Before it starts, a call reserves from it the most it
+//! may take: its linear memory up to the plugin's cap, and its result up to
+//! the copy limit, in one go (a call never holds part of the budget while
+//! waiting for more, so calls cannot wait on each other in a circle). Its
+//! memory's share is given back with its instance; its result keeps a share
 //! (shrunk to what it really takes) until the response that carries it has
 //! been sent. When the budget is spent, a call waits for others to give
 //! theirs back, never longer than its own deadline: so the host's memory

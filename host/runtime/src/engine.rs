@@ -292,3 +292,86 @@ impl EpochTicker {
         let _ = self.thread.join();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sandbox::{MemoryMeter, PluginContext};
+    use wasm_encoder::{
+        AbstractHeapType, CodeSection, ExportKind, ExportSection, Function, FunctionSection,
+        HeapType, Instruction, Module, RefType, TableSection, TableType, TypeSection, ValType,
+    };
+
+    /// A core module with a one-element table and `grow(n)`, which returns
+    /// `table.grow`'s answer: the old size, or -1 when refused.
+    fn table_grower() -> Vec<u8> {
+        let mut module = Module::new();
+        let mut types = TypeSection::new();
+        types.ty().function([ValType::I32], [ValType::I32]);
+        module.section(&types);
+        let mut functions = FunctionSection::new();
+        functions.function(0);
+        module.section(&functions);
+        let mut tables = TableSection::new();
+        tables.table(TableType {
+            element_type: RefType::FUNCREF,
+            table64: false,
+            minimum: 1,
+            maximum: None,
+            shared: false,
+        });
+        module.section(&tables);
+        let mut exports = ExportSection::new();
+        exports.export("grow", ExportKind::Func, 0);
+        module.section(&exports);
+        let mut code = CodeSection::new();
+        let mut grow = Function::new([]);
+        grow.instruction(&Instruction::RefNull(HeapType::Abstract {
+            shared: false,
+            ty: AbstractHeapType::Func,
+        }))
+        .instruction(&Instruction::LocalGet(0))
+        .instruction(&Instruction::TableGrow(0))
+        .instruction(&Instruction::End);
+        code.function(&grow);
+        module.section(&code);
+        module.finish()
+    }
+
+    /// The table limit the documentation states is the one that holds:
+    /// neither the limiter nor the pool's table slots refuse less.
+    #[test]
+    fn tables_grow_to_the_documented_limit_and_no_further() {
+        let runtime = Runtime::new().unwrap();
+        let module = wasmtime::Module::new(runtime.engine(), table_grower()).unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let context = Arc::new(PluginContext::new("tables", Vec::new()));
+            let sandbox = Sandbox::new(context, MemoryMeter::new(64 << 20));
+            let mut store = wasmtime::Store::new(runtime.engine(), sandbox);
+            store.limiter(|s| &mut s.memory);
+            store.set_fuel(1 << 30).unwrap();
+            store.set_epoch_deadline(1 << 40);
+            let instance = wasmtime::Instance::new_async(&mut store, &module, &[])
+                .await
+                .unwrap();
+            let grow = instance
+                .get_typed_func::<i32, i32>(&mut store, "grow")
+                .unwrap();
+            let up_to_the_limit = (MAX_TABLE_ELEMENTS - 1) as i32;
+            assert_eq!(
+                grow.call_async(&mut store, up_to_the_limit).await.unwrap(),
+                1,
+                "growing to the limit succeeds"
+            );
+            assert_eq!(
+                grow.call_async(&mut store, 1).await.unwrap(),
+                -1,
+                "one past the limit is refused"
+            );
+        });
+    }
+}

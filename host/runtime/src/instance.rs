@@ -143,17 +143,17 @@ pub async fn call<E: Export>(
             ),
         ));
     };
-    let Some(reservation) = runtime
-        .budget()
-        .reserve(allowance.result_bytes, deadline)
-        .await
-    else {
+    // All the call may take, at once: its linear memory up to the cap and
+    // its result up to the copy limit. Taken whole, so no call holds part
+    // of the budget while it waits for more.
+    let most = limits.memory_bytes.saturating_add(allowance.result_bytes);
+    let Some(mut reservation) = runtime.budget().reserve(most, deadline).await else {
         return not_run(waited(
             started,
             format!(
-                "{} bytes of the host's memory budget ({} in use)",
-                allowance.result_bytes,
-                runtime.budget().reserved_bytes()
+                "{most} bytes of the host's memory budget ({} of {} in use)",
+                runtime.budget().reserved_bytes(),
+                runtime.budget().total_bytes()
             ),
         ));
     };
@@ -182,6 +182,9 @@ pub async fn call<E: Export>(
         Ok(Ok(_)) if owed > fuel_left => Err(Failure::new(FailureReason::Fuel, "ran out of fuel")),
         Ok(Ok(output)) => Ok(output),
     };
+    drop(store);
+    // The linear memory is gone with the store; the result's share stays.
+    reservation.shrink_to(allowance.result_bytes);
     Called {
         result,
         fuel_consumed,
@@ -207,9 +210,9 @@ fn new_store(
     limits: &PluginLimits,
     deadline: Instant,
 ) -> Store<Sandbox> {
-    let meter = MemoryMeter::new(limits.memory_bytes, runtime.budget(), deadline);
+    let meter = MemoryMeter::new(limits.memory_bytes);
     let mut store = Store::new(runtime.engine(), Sandbox::new(context.clone(), meter));
-    store.limiter_async(|s| &mut s.memory);
+    store.limiter(|s| &mut s.memory);
     store
         .set_fuel(limits.fuel)
         .expect("fuel is enabled on the engine");

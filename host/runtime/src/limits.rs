@@ -45,6 +45,11 @@ pub const MAX_TABLE_ELEMENTS: usize = 100_000;
 /// gigabyte. A series costs the host 2 to 4 times its exposition bytes.
 pub const RESULT_BYTES_PER_EXPOSITION_BYTE: u64 = 4;
 
+/// The least a call may copy into the host in one go, whatever its
+/// `max_bytes`: room for the usual data of one host call (a log line, a
+/// WASI write) in a plugin whose results are tiny.
+pub const MIN_RESULT_BYTES: u64 = 1 << 20;
+
 /// Host bytes a `describe` result may take once copied out of the guest.
 /// The result is kept for the plugin's lifetime; a megabyte describes
 /// thousands of families.
@@ -146,10 +151,13 @@ impl PluginLimits {
     }
 
     /// Host bytes its `collect` result may take once copied out of the
-    /// guest ([`RESULT_BYTES_PER_EXPOSITION_BYTE`] × `max_bytes`).
+    /// guest ([`RESULT_BYTES_PER_EXPOSITION_BYTE`] × `max_bytes`, at least
+    /// [`MIN_RESULT_BYTES`]). Also what one of its calls holds of the
+    /// host's memory budget while it runs.
     pub fn result_bytes(&self) -> u64 {
         self.max_bytes
             .saturating_mul(RESULT_BYTES_PER_EXPOSITION_BYTE)
+            .max(MIN_RESULT_BYTES)
     }
 
     /// The caps its output is validated against.

@@ -4,8 +4,7 @@
 //! so nothing a plugin does survives into the next scrape. It owns the WASI
 //! context (which grants nothing: no files, environment, arguments, sockets
 //! or name lookup; only clocks and random numbers), the memory meter the
-//! store's limiter consults (the plugin's cap, and the host's memory
-//! budget), the captured stdout/stderr, the host work not yet charged to
+//! store's limiter consults, the captured stdout/stderr, the host work not yet charged to
 //! the plugin's fuel, and the `host` import's view of the plugin (its name,
 //! configuration and log budget).
 //!
@@ -15,17 +14,15 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
-use std::time::Instant;
 
 use bytes::Bytes;
-use wasmtime::ResourceLimiterAsync;
+use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::bindings::model::Level;
-use crate::budget::{MemoryBudget, Reservation};
 use crate::limits::{
     HOST_CALL_FUEL, HOST_CALL_FUEL_PER_BYTE, MAX_TABLE_ELEMENTS, STDIO_CAPTURE_BYTES,
 };
@@ -61,10 +58,11 @@ impl PluginContext {
     }
 }
 
-/// Accounts for the linear memory of one instance: refuses growth past the
-/// plugin's cap, and reserves each growth from the host's memory budget
-/// (waiting for it, within the deadline, when other plugins hold it).
-#[derive(Debug)]
+/// Accounts for the linear memory of one instance and refuses growth past
+/// the plugin's cap. (The cap itself is reserved from the host's memory
+/// budget before the instance is created, so growth within it never
+/// waits.)
+#[derive(Debug, Default)]
 pub struct MemoryMeter {
     cap_bytes: usize,
     total_bytes: usize,
@@ -73,28 +71,20 @@ pub struct MemoryMeter {
     /// Why a growth was refused, if one was (the plugin then fails with
     /// reason `memory`, whatever the trap that follows looks like).
     pub refused: Option<String>,
-    budget: Reservation,
-    deadline: Instant,
 }
 
 impl MemoryMeter {
-    /// A meter refusing growth past `cap_bytes` in total, reserving from
-    /// `budget` until `deadline`.
-    pub fn new(cap_bytes: u64, budget: &MemoryBudget, deadline: Instant) -> Self {
+    /// A meter refusing growth past `cap_bytes` in total.
+    pub fn new(cap_bytes: u64) -> Self {
         MemoryMeter {
             cap_bytes: usize::try_from(cap_bytes).unwrap_or(usize::MAX),
-            total_bytes: 0,
-            peak_bytes: 0,
-            refused: None,
-            budget: budget.empty(),
-            deadline,
+            ..MemoryMeter::default()
         }
     }
 }
 
-#[wasmtime_wasi::async_trait]
-impl ResourceLimiterAsync for MemoryMeter {
-    async fn memory_growing(
+impl ResourceLimiter for MemoryMeter {
+    fn memory_growing(
         &mut self,
         current: usize,
         desired: usize,
@@ -112,20 +102,12 @@ impl ResourceLimiterAsync for MemoryMeter {
             self.refused = Some(why.clone());
             wasmtime::bail!(why);
         }
-        let more = next.saturating_sub(self.budget.bytes() as usize);
-        if more > 0 && !self.budget.grow(more as u64, self.deadline).await {
-            let why = format!(
-                "the host's memory budget stayed in use by other plugins: growing to {next} bytes"
-            );
-            self.refused = Some(why.clone());
-            wasmtime::bail!(why);
-        }
         self.total_bytes = next;
         self.peak_bytes = self.peak_bytes.max(next);
         Ok(true)
     }
 
-    async fn table_growing(
+    fn table_growing(
         &mut self,
         _current: usize,
         desired: usize,
@@ -385,47 +367,18 @@ mod tests {
         assert_eq!(stderr_summary(""), None);
     }
 
-    fn block_on<F: std::future::Future>(f: F) -> F::Output {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .build()
-            .unwrap()
-            .block_on(f)
-    }
-
     #[test]
     fn meter_refuses_growth_past_the_cap_and_tracks_peak() {
-        block_on(async {
-            let budget = MemoryBudget::new(1 << 20);
-            let deadline = Instant::now() + std::time::Duration::from_secs(60);
-            let mut m = MemoryMeter::new(100 << 10, &budget, deadline);
-            assert!(m.memory_growing(0, 60 << 10, None).await.unwrap());
-            assert!(m.memory_growing(60 << 10, 90 << 10, None).await.unwrap());
-            assert_eq!(budget.reserved_bytes(), 90 << 10, "growth is reserved");
-            assert!(m.memory_growing(90 << 10, 120 << 10, None).await.is_err());
-            assert!(
-                m.refused
-                    .as_deref()
-                    .unwrap()
-                    .contains("memory limit exceeded")
-            );
-            assert_eq!(m.peak_bytes, 90 << 10);
-            drop(m);
-            assert_eq!(budget.reserved_bytes(), 0, "given back with the store");
-        });
-    }
-
-    #[test]
-    fn meter_refuses_growth_the_host_budget_cannot_hold_by_the_deadline() {
-        block_on(async {
-            let budget = MemoryBudget::new(64 << 10);
-            let others = budget.reserve(48 << 10, Instant::now()).await.unwrap();
-            let deadline = Instant::now() + std::time::Duration::from_millis(20);
-            let mut m = MemoryMeter::new(1 << 20, &budget, deadline);
-            assert!(m.memory_growing(0, 16 << 10, None).await.unwrap());
-            assert!(m.memory_growing(16 << 10, 32 << 10, None).await.is_err());
-            assert!(m.refused.as_deref().unwrap().contains("memory budget"));
-            drop(others);
-        });
+        let mut m = MemoryMeter::new(100);
+        assert!(m.memory_growing(0, 60, None).unwrap());
+        assert!(m.memory_growing(60, 90, None).unwrap());
+        assert!(m.memory_growing(90, 120, None).is_err());
+        assert!(
+            m.refused
+                .as_deref()
+                .unwrap()
+                .contains("memory limit exceeded")
+        );
+        assert_eq!(m.peak_bytes, 90);
     }
 }

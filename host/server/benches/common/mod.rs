@@ -11,7 +11,7 @@ use std::time::Duration;
 mod host_process;
 
 #[allow(unused_imports)]
-pub use host_process::{HostProcess, binary, die_with_parent, target_dir};
+pub use host_process::{HostProcess, binary, die_with_parent, memory, target_dir};
 
 /// A built plugin: `target/<kind>/<name>.wasm`, `kind` being `plugins`
 /// (examples) or `test-plugins`.
@@ -63,20 +63,4 @@ pub fn client() -> reqwest::blocking::Client {
         .timeout(Duration::from_secs(10))
         .build()
         .unwrap()
-}
-
-/// `VmRSS` and `VmHWM` of process `pid`, in bytes.
-pub fn memory(pid: u32) -> (u64, u64) {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_else(|e| panic!("pid {pid}: read /proc status: {e}"));
-    let field = |key: &str| -> u64 {
-        status
-            .lines()
-            .find_map(|line| line.strip_prefix(key))
-            .and_then(|rest| rest.trim().strip_suffix("kB"))
-            .and_then(|kb| kb.trim().parse::<u64>().ok())
-            .unwrap_or_else(|| panic!("pid {pid}: no {key} in /proc status"))
-            * 1024
-    };
-    (field("VmRSS:"), field("VmHWM:"))
 }
