@@ -32,7 +32,7 @@ commands:
   layers           check that the exposition core depends on no wasm, async
                    or HTTP crate, and that no host crate has a module loop
   bench [ARGS...]  build the plugins, then `cargo bench -p wasm_exporter ARGS`
-                   (`--bench scrape` unless ARGS choose benchmarks)
+                   (scrape, swap and pool unless ARGS choose benchmarks)
   bench-peers      install Go, client_golang and .venv if missing, build the
                    plugins, the Go peer and the host, then run the peer
                    benchmark (`cargo bench -p wasm_exporter --bench peers`)
@@ -153,7 +153,7 @@ fn bench(cargo_args: &[OsString]) -> Result<()> {
         .take_while(|arg| *arg != "--")
         .any(|arg| arg.to_string_lossy().starts_with("--bench") || arg == "--all-targets");
     if !selects_benches {
-        cargo.args(["--bench", "scrape", "--bench", "swap"]);
+        cargo.args(["--bench", "scrape", "--bench", "swap", "--bench", "pool"]);
     }
     workspace.run(cargo.args(cargo_args))
 }

@@ -9,7 +9,10 @@
 //! ```
 //!
 //! Options (after `--`): `--duration SECS` (60), `--plugins N` (50),
-//! `--rate SCRAPES_PER_SEC` (20), `--swap-every SECS` (3).
+//! `--rate SCRAPES_PER_SEC` (20), `--swap-every SECS` (3), and
+//! `--attacks 1` to add the adversarial plugins of the integration tests
+//! (`wide_output`, `alias_output`, `host_flood`), the long form of those
+//! tests: every well-behaved plugin must stay up throughout.
 //! Target for 30 minutes, 50 plugins, 20 scrapes/s: zero failed scrapes,
 //! RSS drift under 5%.
 
@@ -26,6 +29,7 @@ struct Options {
     plugins: usize,
     rate: f64,
     swap_every: Duration,
+    attacks: bool,
 }
 
 fn options() -> Options {
@@ -34,6 +38,7 @@ fn options() -> Options {
         plugins: 50,
         rate: 20.0,
         swap_every: Duration::from_secs(3),
+        attacks: false,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -44,6 +49,7 @@ fn options() -> Options {
             "--plugins" => o.plugins = value().parse().expect("a count"),
             "--rate" => o.rate = value().parse().expect("scrapes per second"),
             "--swap-every" => o.swap_every = Duration::from_secs(value().parse().expect("seconds")),
+            "--attacks" => o.attacks = value() != "0",
             "--bench" => {
                 i += 1;
                 continue;
@@ -90,6 +96,18 @@ fn main() {
         config.push_str(&format!(
             "  - path: plugins/{hostile}.wasm\n    limits: {{ fuel: 10000000, memory_bytes: 8388608 }}\n"
         ));
+    }
+    if o.attacks {
+        for (name, limits, plugin_config) in [
+            ("wide_output", "{}", "{ shape: labels, n: 100000 }"),
+            ("alias_output", "{}", "{ n: 100, size: 4194304 }"),
+            ("host_flood", "{ fuel: 10000000 }", "{ mode: big_key }"),
+        ] {
+            std::fs::copy(test_plugin(name), dir.join(format!("plugins/{name}.wasm"))).unwrap();
+            config.push_str(&format!(
+                "  - path: plugins/{name}.wasm\n    limits: {limits}\n    config: {plugin_config}\n"
+            ));
+        }
     }
     config.push_str("  - path: plugins/swap.wasm\n");
     let versions = [test_plugin("swap_a"), test_plugin("swap_b")];
@@ -201,9 +219,10 @@ fn main() {
     let drift = (rss_end as f64 - rss_start as f64) / rss_start as f64 * 100.0;
     let failed = failed.load(Ordering::Relaxed);
     println!(
-        "soak: {} s, {} load plugins x 100 series + 3 hostile + 1 swapped every {} s ({swaps} swaps), {} scrapes/s",
+        "soak: {} s, {} load plugins x 100 series + {} hostile + 1 swapped every {} s ({swaps} swaps), {} scrapes/s",
         o.duration.as_secs(),
         o.plugins,
+        if o.attacks { 6 } else { 3 },
         o.swap_every.as_secs(),
         o.rate
     );

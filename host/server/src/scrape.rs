@@ -1,8 +1,9 @@
 //! One scrape: every selected plugin collected concurrently, merged, and
 //! joined by the host's own series.
 //!
-//! Each plugin runs in its own task (so two cores run two plugins), each in
-//! a fresh store; a failure of one never touches the others. The families
+//! Each plugin runs in its own task on the runtime's plugin threads (so two
+//! cores run two plugins), each in a fresh store; a failure of one never
+//! touches the others. The families
 //! come back sorted by name, ready for the encoders
 //! ([`wasm_exporter_exposition::encode`]).
 
@@ -90,50 +91,38 @@ pub struct ScrapeResult {
 
 /// Runs one scrape over the plugins of `snapshot`.
 pub async fn scrape(snapshot: Arc<PluginMap>, request: Arc<ScrapeRequest>) -> ScrapeResult {
-    let mut tasks = Vec::with_capacity(snapshot.len());
-    for (name, plugin) in snapshot.iter() {
-        if !request.selection.includes(name) {
-            continue;
-        }
-        let plugin = plugin.clone();
-        let request = request.clone();
-        tasks.push(tokio::spawn(async move {
-            match &plugin.state {
-                PluginState::Broken(message) => Outcome::not_run(
-                    &plugin.name,
-                    Failure::new(FailureReason::Load, message.clone()),
-                ),
-                PluginState::Ready(version) => {
-                    let time_allowed = plugin_deadline(
-                        &plugin.limits,
-                        request.scrape_timeout,
-                        request.timeout_offset,
-                    );
-                    collect::collect(
-                        version,
-                        &plugin.context,
-                        &plugin.limits,
-                        &request.input,
-                        time_allowed,
-                    )
-                    .await
+    // Each plugin's call runs on the runtime's plugin threads; here, on
+    // the request's task, they are only awaited together.
+    let calls = snapshot
+        .values()
+        .filter(|plugin| request.selection.includes(&plugin.name))
+        .map(|plugin| {
+            let request = &request;
+            async move {
+                match &plugin.state {
+                    PluginState::Broken(message) => Outcome::not_run(
+                        &plugin.name,
+                        Failure::new(FailureReason::Load, message.clone()),
+                    ),
+                    PluginState::Ready(version) => {
+                        let time_allowed = plugin_deadline(
+                            &plugin.limits,
+                            request.scrape_timeout,
+                            request.timeout_offset,
+                        );
+                        collect::collect(
+                            version,
+                            &plugin.context,
+                            &plugin.limits,
+                            &request.input,
+                            time_allowed,
+                        )
+                        .await
+                    }
                 }
             }
-        }));
-    }
-    let mut outcomes = Vec::with_capacity(tasks.len());
-    for (task, name) in tasks.into_iter().zip(
-        snapshot
-            .keys()
-            .filter(|n| request.selection.includes(n.as_str())),
-    ) {
-        outcomes.push(task.await.unwrap_or_else(|e| {
-            Outcome::not_run(
-                name,
-                Failure::new(FailureReason::Host, format!("collect task failed: {e}")),
-            )
-        }));
-    }
+        });
+    let mut outcomes = futures::future::join_all(calls).await;
     let mut families = merge(&mut outcomes);
     for outcome in &outcomes {
         if let Some(plugin) = snapshot.get(&outcome.plugin) {
