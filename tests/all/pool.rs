@@ -24,7 +24,7 @@ fn a_hundred_plugins_under_max_requests_scrapers_never_fail_for_an_instance() {
         ));
     }
     // 100 plugins x 40 scrapes want 4,000 instances at once; the pool has
-    // its default 1,000. Small memory and result caps and a large memory
+    // its default 256. Small memory and result caps and a large memory
     // budget, so that the budget admits more calls than the pool has
     // instances: the pool is what runs out.
     let host = Arc::new(Host::start_config(

@@ -31,34 +31,11 @@ pub struct CollectInput {
     pub params: Vec<(String, String)>,
 }
 
-/// Runs `collect` of `version` once, in a fresh store on the plugin
-/// threads, and validates the result. Never panics on anything the plugin
-/// does.
+/// Runs `collect` of `version` once, in a fresh store, and validates the
+/// result, all within `time_allowed`. Never panics on anything the plugin
+/// does. Runs where it is awaited: a server puts it on the runtime's plugin
+/// threads ([`Runtime::run`](crate::engine::Runtime::run)).
 pub async fn collect(
-    version: &Arc<PluginVersion>,
-    context: &Arc<PluginContext>,
-    limits: &PluginLimits,
-    input: &CollectInput,
-    time_allowed: Duration,
-) -> Outcome {
-    let work = {
-        let (version, context, limits, input) = (
-            version.clone(),
-            context.clone(),
-            limits.clone(),
-            input.clone(),
-        );
-        async move { collect_here(&version, &context, &limits, &input, time_allowed).await }
-    };
-    version.runtime().run(work).await.unwrap_or_else(|| {
-        Outcome::not_run(
-            &context.name,
-            Failure::new(FailureReason::Host, "the collect task did not finish"),
-        )
-    })
-}
-
-async fn collect_here(
     version: &PluginVersion,
     context: &Arc<PluginContext>,
     limits: &PluginLimits,

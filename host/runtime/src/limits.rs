@@ -82,7 +82,7 @@ pub const MAX_CONFIG_KEY_BYTES: usize = 1 << 10;
 /// Plugin instances alive at once across all concurrent scrapes (the
 /// instance pool), unless told otherwise. A call past it waits for a free
 /// instance, within its deadline, rather than failing.
-pub const DEFAULT_MAX_INSTANCES: u32 = 1_000;
+pub const DEFAULT_MAX_INSTANCES: u32 = 256;
 
 /// Host memory all running plugins may hold at once, unless told otherwise:
 /// their linear memories and the results they return until the response

@@ -19,7 +19,7 @@ use wasm_exporter_runtime::outcome::{Failure, FailureReason, Outcome};
 
 use crate::health;
 use crate::process;
-use crate::registry::{PluginMap, PluginState};
+use crate::registry::{PluginMap, PluginState, RegisteredPlugin};
 
 /// Subtracted from Prometheus' scrape timeout
 /// (`X-Prometheus-Scrape-Timeout-Seconds`) so the answer arrives before
@@ -91,38 +91,33 @@ pub struct ScrapeResult {
 
 /// Runs one scrape over the plugins of `snapshot`.
 pub async fn scrape(snapshot: Arc<PluginMap>, request: Arc<ScrapeRequest>) -> ScrapeResult {
-    // Each plugin's call runs on the runtime's plugin threads; here, on
-    // the request's task, they are only awaited together.
-    let calls = snapshot
+    let selected: Vec<Arc<RegisteredPlugin>> = snapshot
         .values()
         .filter(|plugin| request.selection.includes(&plugin.name))
-        .map(|plugin| {
-            let request = &request;
-            async move {
-                match &plugin.state {
-                    PluginState::Broken(message) => Outcome::not_run(
-                        &plugin.name,
-                        Failure::new(FailureReason::Load, message.clone()),
-                    ),
-                    PluginState::Ready(version) => {
-                        let time_allowed = plugin_deadline(
-                            &plugin.limits,
-                            request.scrape_timeout,
-                            request.timeout_offset,
-                        );
-                        collect::collect(
-                            version,
-                            &plugin.context,
-                            &plugin.limits,
-                            &request.input,
-                            time_allowed,
-                        )
-                        .await
-                    }
-                }
-            }
-        });
-    let mut outcomes = futures::future::join_all(calls).await;
+        .cloned()
+        .collect();
+    let names: Vec<String> = selected.iter().map(|p| p.name.clone()).collect();
+    // The calls run on the runtime's plugin threads, not on the threads
+    // that serve HTTP: one hop there and back per scrape.
+    let runtime = selected
+        .iter()
+        .find_map(|p| p.version())
+        .map(|v| v.runtime().clone());
+    let calls = collect_all(selected, request.clone());
+    let mut outcomes = match runtime {
+        Some(runtime) => runtime.run(calls).await.unwrap_or_else(|| {
+            names
+                .iter()
+                .map(|name| {
+                    Outcome::not_run(
+                        name,
+                        Failure::new(FailureReason::Host, "the plugin threads are stopping"),
+                    )
+                })
+                .collect()
+        }),
+        None => calls.await,
+    };
     let mut families = merge(&mut outcomes);
     for outcome in &outcomes {
         if let Some(plugin) = snapshot.get(&outcome.plugin) {
@@ -164,4 +159,53 @@ pub fn merge(outcomes: &mut [Outcome]) -> Vec<MetricFamily> {
         }
     }
     merge.finish()
+}
+
+/// Collects every plugin of `plugins` concurrently, each in a task of its
+/// own (so several cores run several plugins), in their order.
+async fn collect_all(
+    plugins: Vec<Arc<RegisteredPlugin>>,
+    request: Arc<ScrapeRequest>,
+) -> Vec<Outcome> {
+    let tasks: Vec<_> = plugins
+        .into_iter()
+        .map(|plugin| {
+            let request = request.clone();
+            let name = plugin.name.clone();
+            let task = tokio::spawn(async move {
+                match &plugin.state {
+                    PluginState::Broken(message) => Outcome::not_run(
+                        &plugin.name,
+                        Failure::new(FailureReason::Load, message.clone()),
+                    ),
+                    PluginState::Ready(version) => {
+                        let time_allowed = plugin_deadline(
+                            &plugin.limits,
+                            request.scrape_timeout,
+                            request.timeout_offset,
+                        );
+                        collect::collect(
+                            version,
+                            &plugin.context,
+                            &plugin.limits,
+                            &request.input,
+                            time_allowed,
+                        )
+                        .await
+                    }
+                }
+            });
+            (name, task)
+        })
+        .collect();
+    let mut outcomes = Vec::with_capacity(tasks.len());
+    for (name, task) in tasks {
+        outcomes.push(task.await.unwrap_or_else(|e| {
+            Outcome::not_run(
+                &name,
+                Failure::new(FailureReason::Host, format!("collect task failed: {e}")),
+            )
+        }));
+    }
+    outcomes
 }
