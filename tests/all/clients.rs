@@ -55,19 +55,25 @@ fn slow_headers_and_idle_connections_are_closed_on_their_limits() {
     );
 }
 
+/// A host serving `demo_queue` with 64 file descriptors at most, and
+/// `--web.max-connections max_connections`.
+fn host_with_64_descriptors(max_connections: &str) -> Host {
+    let dir = TempDir::new("fd_limit");
+    dir.add("demo_queue", &example_plugin("demo_queue"));
+    Host::start_under(
+        &["prlimit", "--nofile=64:64", "--"],
+        dir,
+        &["--web.max-connections", max_connections],
+        true,
+    )
+}
+
 /// At a descriptor limit of 64, 200 idle connections used to take every
 /// descriptor, and a scraper could not get in. With a connection cap under
 /// the limit, the oldest idle connections make room.
 #[test]
 fn idle_connections_cannot_lock_a_scraper_out() {
-    let dir = TempDir::new("flood");
-    dir.add("demo_queue", &example_plugin("demo_queue"));
-    let host = Host::start_under(
-        &["prlimit", "--nofile=64:64", "--"],
-        dir,
-        &["--web.max-connections", "20"],
-        true,
-    );
+    let host = host_with_64_descriptors("20");
     let mut idle = Vec::new();
     for i in 0..200 {
         if let Ok(mut s) = TcpStream::connect(&host.address) {
@@ -87,14 +93,7 @@ fn idle_connections_cannot_lock_a_scraper_out() {
 /// descriptors are free.
 #[test]
 fn accept_errors_at_the_descriptor_limit_are_logged_sparingly() {
-    let dir = TempDir::new("emfile");
-    dir.add("demo_queue", &example_plugin("demo_queue"));
-    let host = Host::start_under(
-        &["prlimit", "--nofile=64:64", "--"],
-        dir,
-        &["--web.max-connections", "0"],
-        true,
-    );
+    let host = host_with_64_descriptors("0");
     let mut held = Vec::new();
     for _ in 0..200 {
         match TcpStream::connect(&host.address) {
