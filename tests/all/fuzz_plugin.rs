@@ -135,7 +135,7 @@ fn predict(plan: &Plan) -> Prediction {
                 series: 0,
                 memory: None,
             }];
-            let merged = merge(&mut outcomes);
+            let merged = merge(&mut outcomes, &wasm_exporter::process::SAMPLE_NAMES);
             match &outcomes[0].result {
                 Ok(_) => Prediction::Up(merged),
                 Err(_) => Prediction::Down(&["conflict"]),
@@ -256,11 +256,23 @@ fn the_host_survives_the_fuzz_plugin_and_answers_as_predicted() {
             .filter(|(reason, n)| **n > previous.get(*reason).copied().unwrap_or(0.0))
             .map(|(reason, _)| reason.as_str())
             .collect();
+        // The host's own: health series, and the probe's success and
+        // duration.
         let served: Vec<expfmt::Family> = page
             .iter()
-            .filter(|f| !f.name.starts_with("wasm_exporter_"))
+            .filter(|f| {
+                !f.name.starts_with("wasm_exporter_")
+                    && f.name != "probe_success"
+                    && f.name != "probe_duration_seconds"
+            })
             .cloned()
             .collect();
+        assert_eq!(
+            value_of(&page, "probe_success", &[]),
+            up,
+            "{}: probe_success follows up",
+            context()
+        );
         match (&prediction, up) {
             (Prediction::Up(families), Some(1.0)) => {
                 assert!(

@@ -26,7 +26,7 @@ fn broken_files_are_reported_and_the_rest_serves() {
         ("wrong_version", "built against WIT version 0.2.0"),
         (
             "other_world",
-            "must export wasm-exporter:collector/collector@0.1.0",
+            "must export wasm-exporter:collector/collector@0.1.1",
         ),
         // An import the host does not provide is named.
         (
@@ -78,6 +78,6 @@ fn missing_plugins_dir_is_a_clear_startup_error() {
 fn an_empty_plugins_dir_serves_the_host_series() {
     let host = Host::start(TempDir::new("empty"), &[]);
     let page = host.scrape();
-    assert_eq!(page.value("wasm_exporter_build_info{version=\"0.1.0\",wasmtime_version=\"48.0.8\",wit_version=\"0.1.0\"}"), Some(1.0));
+    assert_eq!(page.value("wasm_exporter_build_info{version=\"0.1.0\",wasmtime_version=\"48.0.8\",wit_version=\"0.1.1\"}"), Some(1.0));
     assert!(page.value("process_resident_memory_bytes").unwrap() > 0.0);
 }

@@ -20,14 +20,24 @@ mod generated {
 }
 pub use generated::*;
 
-/// The WIT package version this host implements.
-pub const WIT_VERSION: &str = "0.1.0";
+/// The WIT package version this host implements. It runs plugins built
+/// against any `0.1.x` (interfaces are matched by semver).
+pub const WIT_VERSION: &str = "0.1.1";
+
+/// The versions of the package this host accepts: `0.1.x`.
+pub const WIT_VERSION_ACCEPTED: &str = "0.1";
 
 /// The interface a plugin must export, with its version.
-pub const COLLECTOR_EXPORT: &str = "wasm-exporter:collector/collector@0.1.0";
+pub const COLLECTOR_EXPORT: &str = "wasm-exporter:collector/collector@0.1.1";
 
 /// The interface holding the metric types, with its version.
-pub const METRICS_INTERFACE: &str = "wasm-exporter:collector/metrics@0.1.0";
+pub const METRICS_INTERFACE: &str = "wasm-exporter:collector/metrics@0.1.1";
+
+/// The `host` interface, with its version.
+pub const HOST_INTERFACE: &str = "wasm-exporter:collector/host@0.1.1";
+
+/// The `fs-stats` interface, with its version.
+pub const FS_STATS_INTERFACE: &str = "wasm-exporter:collector/fs-stats@0.1.1";
 
 /// The `metrics` interface as the generated bindings see it: the exposition
 /// core's model, plus the (empty) host side of an interface that has types

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use wasm_exporter_exposition::validate::{self, OutputStats, RejectionKind};
 
+use crate::grants::{Host, split_authority};
 use crate::bindings::model::{
     Bucket, CollectRequest, Label, Metric, MetricFamily, Quantile, State, Value,
 };
@@ -49,10 +50,15 @@ pub async fn collect(
         params: input.params.clone(),
         timeout_ms: time_allowed.as_millis().try_into().unwrap_or(u64::MAX),
     };
+    let probe_host = match (&input.target, context.grants.probe_target) {
+        (Some(target), true) => target_host(target),
+        _ => None,
+    };
     let allowance = Allowance {
         limits,
         time_allowed,
         result_bytes: limits.result_bytes(),
+        probe_host,
     };
     let Called {
         result,
@@ -112,6 +118,20 @@ pub async fn collect(
         series,
         memory: reservation,
     }
+}
+
+/// The host a probe target names: the host of a URL (`https://h:8443/x`),
+/// of `host:port`, or a bare host or address.
+pub fn target_host(target: &str) -> Option<Host> {
+    let rest = target.split_once("://").map_or(target, |(_, rest)| rest);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+    if authority.contains('@') {
+        return None;
+    }
+    if let Ok(host) = Host::parse(authority) {
+        return Some(host);
+    }
+    split_authority(authority, 0).ok().map(|(host, _)| host)
 }
 
 /// The host memory `families` take: their structs and the heap buffers

@@ -26,6 +26,7 @@ use wasmtime::{
 use crate::bindings::METRICS_INTERFACE;
 use crate::budget::MemoryBudget;
 use crate::cache::CompileCache;
+use crate::capabilities;
 use crate::host_calls;
 use crate::limits::{
     DEFAULT_MAX_INSTANCES, DEFAULT_MEMORY_BUDGET_BYTES, MAX_PLUGIN_MEMORY_BYTES, MAX_TABLE_ELEMENTS,
@@ -118,6 +119,8 @@ impl Runtime {
             .map_err(|e| anyhow!("cannot link WASI p2: {e}"))?;
         host_calls::add_to_linker(&mut linker)
             .map_err(|e| anyhow!("cannot link the host interface: {e}"))?;
+        capabilities::add_to_linker(&mut linker)
+            .map_err(|e| anyhow!("cannot link the capabilities: {e}"))?;
         // `metrics` declares types only; plugins import it all the same.
         linker
             .instance(METRICS_INTERFACE)

@@ -13,14 +13,13 @@
 use wasmtime::component::{Linker, WasmStr};
 use wasmtime::{StoreContextMut, Trap};
 
+use crate::bindings::HOST_INTERFACE;
 use crate::bindings::model::Level;
 use crate::limits::{
     HOST_CALL_FUEL, HOST_CALL_FUEL_PER_BYTE, MAX_CONFIG_KEY_BYTES, MAX_LOG_MESSAGE_BYTES,
 };
 use crate::sandbox::Sandbox;
 
-/// The interface, with its version, as plugins import it.
-pub const HOST_INTERFACE: &str = "wasm-exporter:collector/host@0.1.0";
 
 /// Defines the `host` interface in `linker`.
 pub fn add_to_linker(linker: &mut Linker<Sandbox>) -> wasmtime::Result<()> {

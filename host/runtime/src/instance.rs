@@ -28,7 +28,9 @@ use crate::engine::{EPOCH_TICK_MS, Runtime};
 use crate::limits::PluginLimits;
 use crate::outcome::{Failure, FailureReason, root_message};
 use crate::pool::Needs;
-use crate::sandbox::{MemoryMeter, PluginContext, Sandbox};
+use crate::capabilities;
+use crate::grants::Host;
+use crate::sandbox::{HostWork, MemoryMeter, PluginContext, Reach, Sandbox};
 
 /// Extra time the `tokio` timeout allows past the deadline, so a guest
 /// running wasm is stopped by its epoch deadline (and classified the same
@@ -85,7 +87,7 @@ impl Export for Collect<'_> {
 }
 
 /// What one call may use.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Allowance<'a> {
     /// The plugin's limits (fuel, memory).
     pub limits: &'a PluginLimits,
@@ -94,6 +96,9 @@ pub struct Allowance<'a> {
     /// Host bytes its result (or any one copy between guest and host) may
     /// take.
     pub result_bytes: u64,
+    /// The target of the probe this call answers, when the plugin is
+    /// granted its probe's target.
+    pub probe_host: Option<Host>,
 }
 
 /// What one call came to.
@@ -157,7 +162,14 @@ pub async fn call<E: Export>(
             ),
         ));
     };
-    let mut store = new_store(runtime, context, limits, deadline);
+    let reach = Arc::new(Reach::new(
+        context.clone(),
+        allowance.probe_host.clone(),
+        deadline,
+        limits.memory_bytes,
+        HostWork::default(),
+    ));
+    let mut store = new_store(runtime, reach, limits, deadline);
     store.set_hostcall_fuel(usize::try_from(allowance.result_bytes).unwrap_or(usize::MAX));
     let mut instantiated = false;
     let call = async {
@@ -175,7 +187,7 @@ pub async fn call<E: Export>(
     let result = match called {
         Err(_) => Err(timeout_failure(allowance.time_allowed)),
         Ok(Err(e)) => Err(with_stderr(
-            classify(&e, sandbox, instantiated, allowance),
+            classify(&e, sandbox, instantiated, &allowance),
             last_stderr,
         )),
         // Host work done after the last epoch tick, past the fuel left.
@@ -206,12 +218,16 @@ fn waited(started: Instant, what: String) -> Failure {
 
 fn new_store(
     runtime: &Runtime,
-    context: &Arc<PluginContext>,
+    reach: Arc<Reach>,
     limits: &PluginLimits,
     deadline: Instant,
 ) -> Store<Sandbox> {
     let meter = MemoryMeter::new(limits.memory_bytes);
-    let mut store = Store::new(runtime.engine(), Sandbox::new(context.clone(), meter));
+    let open = reach.clone();
+    let sandbox = Sandbox::with_reach(reach, meter, |builder| {
+        capabilities::open(builder, &open);
+    });
+    let mut store = Store::new(runtime.engine(), sandbox);
     store.limiter(|s| &mut s.memory);
     store
         .set_fuel(limits.fuel)
@@ -258,7 +274,7 @@ fn classify(
     e: &wasmtime::Error,
     sandbox: &Sandbox,
     instantiated: bool,
-    allowance: Allowance<'_>,
+    allowance: &Allowance<'_>,
 ) -> Failure {
     if let Some(why) = &sandbox.memory.refused {
         return Failure::new(FailureReason::Memory, why.clone());

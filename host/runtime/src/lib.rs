@@ -8,6 +8,7 @@
 //! [`outcome::Outcome`]. The modules, from the bottom up:
 //!
 //! - [`limits`]: every limit a plugin runs under, with its default;
+//! - [`grants`]: what a plugin may reach, parsed and checked;
 //! - [`budget`] and [`pool`]: the host memory and the instance-pool slots
 //!   a call must hold before it runs, waited for rather than failed for;
 //! - [`outcome`]: failure reasons and outcomes, the words every later step
@@ -18,6 +19,8 @@
 //! - [`sandbox`]: the per-call store state: WASI that grants nothing,
 //!   memory accounting, captured output, host work owed;
 //! - [`host_calls`]: the `host` interface, metered and bounded;
+//! - [`capabilities`]: the grants enforced, one module per capability
+//!   (HTTP, sockets and name lookup, files, environment, `fs-stats`);
 //! - [`cache`] and [`engine`]: the one engine and linker, the plugin
 //!   threads, and the compile cache;
 //! - [`instance`]: the one instantiate-and-call path, with failures
@@ -35,8 +38,10 @@
 pub mod bindings;
 pub mod budget;
 pub mod cache;
+pub mod capabilities;
 pub mod collect;
 pub mod engine;
+pub mod grants;
 pub mod host_calls;
 pub mod instance;
 pub mod limits;

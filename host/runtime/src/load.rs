@@ -14,8 +14,9 @@ use wasmtime::component::Component;
 use wasmtime::component::types::ComponentItem;
 
 use crate::bindings::model::Descriptor;
-use crate::bindings::{COLLECTOR_EXPORT, PluginPre, WIT_VERSION};
+use crate::bindings::{COLLECTOR_EXPORT, PluginPre, WIT_VERSION, WIT_VERSION_ACCEPTED};
 use crate::engine::Runtime;
+use crate::grants::Grants;
 use crate::instance::{self, Allowance, Describe};
 use crate::limits::{DESCRIBE_TIMEOUT_MS, MAX_DESCRIBE_BYTES, PluginLimits};
 use crate::outcome::root_message;
@@ -36,6 +37,8 @@ pub struct PluginVersion {
     pub descriptors: Vec<Descriptor>,
     /// How long compiling took.
     pub compile_time: Duration,
+    /// The interfaces it imports (`wasi:http/outgoing-handler@0.2.6`, ...).
+    pub imports: Vec<String>,
     pre: PluginPre<Sandbox>,
     needs: Needs,
     runtime: Arc<Runtime>,
@@ -168,12 +171,18 @@ async fn load_here(
     let pre = PluginPre::new(instance_pre)
         .map_err(|e| fail(path, format!("cannot link: {}", root_message(&e))))?;
     let needs = needs_of(&component);
+    let imports = component
+        .component_type()
+        .imports(runtime.engine())
+        .map(|(name, _)| name.to_owned())
+        .collect();
     let allowance = Allowance {
         limits,
         time_allowed: limits
             .timeout()
             .min(Duration::from_millis(DESCRIBE_TIMEOUT_MS)),
         result_bytes: MAX_DESCRIBE_BYTES,
+        probe_host: None,
     };
     let descriptors = instance::call(runtime, &pre, needs, context, allowance, Describe)
         .await
@@ -191,6 +200,7 @@ async fn load_here(
         size_bytes,
         descriptors,
         compile_time,
+        imports,
         pre,
         needs,
         runtime: runtime.clone(),
@@ -255,9 +265,6 @@ fn check_exports(
         .filter(|(_, item)| matches!(item.ty, ComponentItem::ComponentInstance(_)))
         .map(|(name, _)| name.to_owned())
         .collect();
-    if exports.iter().any(|e| e == COLLECTOR_EXPORT) {
-        return Ok(WIT_VERSION.to_owned());
-    }
     let unversioned = COLLECTOR_EXPORT
         .split('@')
         .next()
@@ -267,10 +274,19 @@ fn check_exports(
         .find(|e| e.split('@').next() == Some(unversioned))
     {
         let version = other.split('@').nth(1).unwrap_or("(none)");
+        // Semver: every 0.1.x is this host's contract.
+        let accepted = version
+            .strip_prefix(WIT_VERSION_ACCEPTED)
+            .and_then(|rest| rest.strip_prefix('.'))
+            .is_some_and(|patch| patch.parse::<u32>().is_ok());
+        if accepted {
+            return Ok(version.to_owned());
+        }
         return Err(fail(
             path,
             format!(
-                "built against WIT version {version} of {unversioned}; this host accepts {WIT_VERSION}"
+                "built against WIT version {version} of {unversioned}; this host accepts \
+                 {WIT_VERSION_ACCEPTED}.x (it implements {WIT_VERSION})"
             ),
         ));
     }
@@ -286,4 +302,38 @@ fn check_exports(
              but it exports {found}"
         ),
     ))
+}
+
+/// The grant a plugin importing `interface` needs to use it, if any: the
+/// interfaces that reach outside the sandbox.
+pub fn grant_needed(interface: &str) -> Option<&'static str> {
+    let name = interface.split('@').next().unwrap_or(interface);
+    match name {
+        "wasi:http/outgoing-handler" => Some("http"),
+        "wasi:sockets/tcp" | "wasi:sockets/tcp-create-socket" => Some("tcp (or probe_target)"),
+        "wasi:sockets/udp" | "wasi:sockets/udp-create-socket" => Some("udp"),
+        "wasi:sockets/ip-name-lookup" => Some("a name in tcp or udp (or probe_target)"),
+        "wasi:filesystem/preopens" => Some("files"),
+        "wasm-exporter:collector/fs-stats" => Some("statfs"),
+        _ => None,
+    }
+}
+
+/// Whether `grants` grant what `interface` needs ([`grant_needed`]).
+pub fn granted_for(grants: &Grants, interface: &str) -> bool {
+    let name = interface.split('@').next().unwrap_or(interface);
+    let names = |e: &crate::grants::Endpoint| matches!(e.host, crate::grants::Host::Name(_));
+    match name {
+        "wasi:http/outgoing-handler" => !grants.http.is_empty(),
+        "wasi:sockets/tcp" | "wasi:sockets/tcp-create-socket" => {
+            !grants.tcp.is_empty() || grants.probe_target
+        }
+        "wasi:sockets/udp" | "wasi:sockets/udp-create-socket" => !grants.udp.is_empty(),
+        "wasi:sockets/ip-name-lookup" => {
+            grants.tcp.iter().chain(&grants.udp).any(names) || grants.probe_target
+        }
+        "wasi:filesystem/preopens" => !grants.files.is_empty(),
+        "wasm-exporter:collector/fs-stats" => !grants.statfs.is_empty(),
+        _ => true,
+    }
 }

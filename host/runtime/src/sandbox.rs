@@ -2,11 +2,12 @@
 //!
 //! A [`Sandbox`] is created for every `collect` and dropped right after it,
 //! so nothing a plugin does survives into the next scrape. It owns the WASI
-//! context (which grants nothing: no files, environment, arguments, sockets
-//! or name lookup; only clocks and random numbers), the memory meter the
-//! store's limiter consults, the captured stdout/stderr, the host work not yet charged to
-//! the plugin's fuel, and the `host` import's view of the plugin (its name,
-//! configuration and log budget).
+//! context (which grants nothing but clocks and random numbers unless the
+//! capability modules open what the plugin's grants say), what this call
+//! may reach ([`Reach`]), the memory meter the store's limiter consults,
+//! the captured stdout/stderr, the host work not yet charged to the
+//! plugin's fuel, and the `host` import's view of the plugin (its name,
+//! configuration, grants, log budget and refusals).
 //!
 //! This module must never hand a plugin anything the operator did not grant.
 
@@ -14,39 +15,57 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
+use std::time::Instant;
 
 use bytes::Bytes;
 use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError};
-use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime_wasi_http::WasiHttpCtx;
 
 use crate::bindings::model::Level;
+use crate::grants::{Capability, Denials, Grants, Host};
 use crate::limits::{
     HOST_CALL_FUEL, HOST_CALL_FUEL_PER_BYTE, MAX_TABLE_ELEMENTS, STDIO_CAPTURE_BYTES,
 };
 use crate::log::LogBudget;
 
-/// What the `host` import knows of a plugin; shared by all its scrapes.
+/// What the host knows of a plugin; shared by all its scrapes.
 #[derive(Debug)]
 pub struct PluginContext {
     /// The plugin's name, attached to everything it logs.
     pub name: String,
     /// The operator's key/value configuration for the plugin, sorted by key.
     pub config: Vec<(String, String)>,
+    /// What it may reach.
+    pub grants: Arc<Grants>,
     /// The plugin's log rate limit, shared across scrapes.
     pub log: LogBudget,
+    /// What it was refused, counted across scrapes.
+    pub denials: Denials,
 }
 
 impl PluginContext {
-    /// A context with the given configuration (sorted here).
-    pub fn new(name: impl Into<String>, mut config: Vec<(String, String)>) -> Self {
+    /// A context with the given configuration (sorted here) and no grants.
+    pub fn new(name: impl Into<String>, config: Vec<(String, String)>) -> Self {
+        PluginContext::with_grants(name, config, Grants::default())
+    }
+
+    /// A context with the given configuration (sorted here) and grants.
+    pub fn with_grants(
+        name: impl Into<String>,
+        mut config: Vec<(String, String)>,
+        grants: Grants,
+    ) -> Self {
         config.sort();
         PluginContext {
             name: name.into(),
             config,
+            grants: Arc::new(grants),
             log: LogBudget::default(),
+            denials: Denials::default(),
         }
     }
 
@@ -138,10 +157,82 @@ impl HostWork {
     }
 }
 
+/// What one call of one plugin may reach: its grants, and for a probe the
+/// target it was asked about. Each refusal is counted in the plugin's
+/// [`Denials`] and logged once per call and capability.
+pub struct Reach {
+    /// The plugin.
+    pub plugin: Arc<PluginContext>,
+    /// The target of this probe, when the plugin may reach it.
+    pub probe_host: Option<Host>,
+    /// When this call ends; no I/O done for it outlives this.
+    pub deadline: Instant,
+    /// The plugin's memory cap: what the host reads for it (a response
+    /// body) is cut off past it, since the plugin could not hold more.
+    pub memory_bytes: u64,
+    /// Host work not yet charged to the plugin's fuel.
+    pub work: HostWork,
+    logged: Mutex<[bool; Capability::ALL.len()]>,
+}
+
+impl Reach {
+    /// What a call of `plugin` ending at `deadline` may reach, with
+    /// `probe_host` the target of a probe.
+    pub fn new(
+        plugin: Arc<PluginContext>,
+        probe_host: Option<Host>,
+        deadline: Instant,
+        memory_bytes: u64,
+        work: HostWork,
+    ) -> Self {
+        Reach {
+            plugin,
+            probe_host,
+            deadline,
+            memory_bytes,
+            work,
+            logged: Mutex::new([false; Capability::ALL.len()]),
+        }
+    }
+
+    /// The plugin's grants.
+    pub fn grants(&self) -> &Grants {
+        &self.plugin.grants
+    }
+
+    /// Counts a refusal of `capability` (`what` was asked for) and logs the
+    /// first of this call.
+    pub fn deny(&self, capability: Capability, what: &str) {
+        self.plugin.denials.count(capability);
+        let first = {
+            let mut logged = self.logged.lock().unwrap_or_else(|e| e.into_inner());
+            !std::mem::replace(&mut logged[capability.index()], true)
+        };
+        if first {
+            tracing::warn!(
+                plugin = %self.plugin.name,
+                capability = capability.as_str(),
+                denied = what,
+                "not granted"
+            );
+        }
+    }
+}
+
+/// The `wasi:http` policy of one call: which requests go out (the
+/// capability module `http` implements it).
+pub struct HttpHooks(pub Arc<Reach>);
+
 /// The state of one plugin's store for one scrape.
 pub struct Sandbox {
     wasi: WasiCtx,
-    table: ResourceTable,
+    pub(crate) table: ResourceTable,
+    /// The `wasi:http` state (used only when HTTP is granted).
+    pub http: WasiHttpCtx,
+    /// The `wasi:http` policy of this call.
+    pub http_hooks: HttpHooks,
+    /// What this call may reach.
+    pub reach: Arc<Reach>,
     /// The memory meter the store's limiter points at.
     pub memory: MemoryMeter,
     /// Host work not yet charged to the plugin's fuel.
@@ -157,27 +248,53 @@ pub struct Sandbox {
 impl Sandbox {
     /// A sandbox that grants nothing, whose memory is metered by `memory`.
     pub fn new(plugin: Arc<PluginContext>, memory: MemoryMeter) -> Self {
-        let host_work = HostWork::default();
+        let reach = Reach::new(plugin, None, Instant::now(), 0, HostWork::default());
+        Sandbox::with_reach(Arc::new(reach), memory, |_| {})
+    }
+
+    /// A sandbox for a call that may reach what `reach` says: `open` adds
+    /// to a WASI context that grants nothing (the capability modules open
+    /// what the grants allow).
+    pub fn with_reach(
+        reach: Arc<Reach>,
+        memory: MemoryMeter,
+        open: impl FnOnce(&mut WasiCtxBuilder),
+    ) -> Self {
+        let host_work = reach.work.clone();
         let stdout = CapturedOutput::new(STDIO_CAPTURE_BYTES, host_work.clone());
         let stderr = CapturedOutput::new(STDIO_CAPTURE_BYTES, host_work.clone());
-        let wasi = WasiCtx::builder()
+        let mut builder = WasiCtx::builder();
+        builder
             .stdout(stdout.clone())
             .stderr(stderr.clone())
             // The builder allows TCP/UDP (with every address denied) by
             // default; switch the interfaces off outright.
             .allow_tcp(false)
             .allow_udp(false)
-            .allow_ip_name_lookup(false)
-            .build();
+            .allow_ip_name_lookup(false);
+        open(&mut builder);
         Sandbox {
-            wasi,
+            wasi: builder.build(),
             table: ResourceTable::new(),
+            http: WasiHttpCtx::new(),
+            http_hooks: HttpHooks(reach.clone()),
+            plugin: reach.plugin.clone(),
+            reach,
             memory,
             host_work,
-            plugin,
             stdout,
             stderr,
         }
+    }
+
+    /// The resource table, for the capability modules.
+    pub fn table(&mut self) -> &mut ResourceTable {
+        &mut self.table
+    }
+
+    /// The `wasi:http` state, resource table and policy, borrowed together.
+    pub fn http_parts(&mut self) -> (&mut WasiHttpCtx, &mut ResourceTable, &mut HttpHooks) {
+        (&mut self.http, &mut self.table, &mut self.http_hooks)
     }
 
     /// Sends what the plugin wrote to stdout/stderr to the host's log, one

@@ -95,6 +95,8 @@ fn registry_of(
             path: path.clone(),
             limits: PluginLimits::default(),
             config,
+            grants: Default::default(),
+            targets: None,
         };
         let bytes = std::fs::read(&path).unwrap();
         let stamp = FileStamp {

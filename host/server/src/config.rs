@@ -12,15 +12,21 @@
 //!   max_buckets: 256
 //!   max_quantiles: 64
 //!   max_states: 1024
+//!   grants: { env: [TZ] } # granted to every plugin, unless it narrows them
 //! plugins_dir: plugins/   # serve every *.wasm here too (name = file stem)
 //! plugins:
 //!   - name: redis         # default: the file stem
 //!     path: redis.wasm    # relative to this file's directory
 //!     limits: { timeout: 2s }
+//!     grants:             # nothing is reachable unless granted
+//!       tcp: ["127.0.0.1:6379"]
 //!     config:
 //!       address: 127.0.0.1:6379
 //!       password: { file: /etc/wasm_exporter/redis-password }
 //!       token: { env: REDIS_TOKEN }
+//!   - path: http_probe.wasm
+//!     targets: [127.0.0.0/8, "*.example.com"]  # what /probe may ask about
+//!     grants: { probe_target: true }
 //! ```
 //!
 //! Secrets are referenced, never inlined: a `{ file: ... }` or `{ env: ... }`
@@ -37,8 +43,13 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use wasm_exporter_runtime::grants::{
+    Endpoint, FileGrant, Grants, UrlPrefix, env_name, statfs_path,
+};
 use wasm_exporter_runtime::limits::{PluginLimits, check_memory_bytes};
 use wasm_exporter_runtime::load::plugin_name;
+
+use crate::probe::TargetRule;
 
 /// A configuration error. Its `Display` names the file, line and field.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,6 +116,48 @@ pub struct LimitOverrides {
     pub max_quantiles: Option<u64>,
     /// States one state-set data point may have.
     pub max_states: Option<u64>,
+    /// Only in `global`: the capabilities every plugin is granted unless
+    /// its own `grants` narrow them.
+    #[serde(default)]
+    pub grants: Option<GrantsEntry>,
+}
+
+/// Capability grants as written; every kind optional. In `global` they are
+/// defaults; a plugin's list of a kind replaces the global one, and may
+/// only narrow it (every entry must be in the global list).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct GrantsEntry {
+    /// URL prefixes for outgoing HTTP (`http://host:port/path`).
+    pub http: Option<Vec<String>>,
+    /// `host:port` pairs for TCP; a name here may also be looked up.
+    pub tcp: Option<Vec<String>>,
+    /// `host:port` pairs for UDP.
+    pub udp: Option<Vec<String>>,
+    /// Read-only files and directories: a path (seen at the same path), or
+    /// `{ host: PATH, guest: PATH }`.
+    pub files: Option<Vec<FileEntry>>,
+    /// Environment variables, by name.
+    pub env: Option<Vec<String>>,
+    /// Mount points whose file-system statistics may be read.
+    pub statfs: Option<Vec<String>>,
+    /// Whether each probe's target may be looked up and connected to.
+    pub probe_target: Option<bool>,
+}
+
+/// A file grant as written.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum FileEntry {
+    /// Seen by the plugin at the same path.
+    Same(String),
+    /// Seen at another path.
+    Mapped {
+        /// The path on the host.
+        host: String,
+        /// The path the plugin opens.
+        guest: String,
+    },
 }
 
 /// One plugin of the `plugins` list.
@@ -122,6 +175,13 @@ pub struct PluginEntry {
     /// Key/value configuration handed to the plugin.
     #[serde(default)]
     pub config: BTreeMap<String, ConfigValue>,
+    /// What it may reach, over the global grants.
+    #[serde(default)]
+    pub grants: Option<GrantsEntry>,
+    /// For a probe plugin: the targets `/probe` may ask it about (addresses,
+    /// CIDRs, host names, `*.domain`); others are refused with 400.
+    #[serde(default)]
+    pub targets: Option<Vec<String>>,
 }
 
 /// A configuration value: inline, or a reference to a secret.
@@ -163,6 +223,10 @@ pub struct PluginSpec {
     pub limits: PluginLimits,
     /// Its configuration, secrets resolved, sorted by key.
     pub config: Vec<(String, String)>,
+    /// What it may reach.
+    pub grants: Grants,
+    /// The targets `/probe` may ask it about; none: any.
+    pub targets: Option<TargetRule>,
 }
 
 impl fmt::Debug for PluginSpec {
@@ -174,6 +238,7 @@ impl fmt::Debug for PluginSpec {
             .field("path", &self.path)
             .field("limits", &self.limits)
             .field("config_keys", &keys)
+            .field("grants", &self.grants.summary())
             .finish()
     }
 }
@@ -293,6 +358,102 @@ fn apply(
     Ok(limits)
 }
 
+/// Resolves written grants: `own` over `global` (where `global` lists a
+/// kind, `own` may only narrow it). Errors name the kind and the entry.
+fn grants(
+    own: &GrantsEntry,
+    global: Option<&GrantsEntry>,
+    err: &dyn Fn(&str, String) -> ConfigError,
+) -> Result<Grants, ConfigError> {
+    fn narrow<T: PartialEq + Clone>(
+        kind: &str,
+        own: &Option<Vec<T>>,
+        global: Option<&Option<Vec<T>>>,
+        show: impl Fn(&T) -> String,
+        err: &dyn Fn(&str, String) -> ConfigError,
+    ) -> Result<Vec<T>, ConfigError> {
+        let inherited = global.and_then(|g| g.as_ref());
+        match (own, inherited) {
+            (Some(list), Some(ceiling)) => {
+                if let Some(wider) = list.iter().find(|x| !ceiling.contains(x)) {
+                    return Err(err(
+                        kind,
+                        format!(
+                            "{} is not in global.grants.{kind}: a plugin may only narrow the global grants",
+                            show(wider)
+                        ),
+                    ));
+                }
+                Ok(list.clone())
+            }
+            (Some(list), None) => Ok(list.clone()),
+            (None, Some(ceiling)) => Ok(ceiling.clone()),
+            (None, None) => Ok(Vec::new()),
+        }
+    }
+    let quoted = |s: &String| format!("{s:?}");
+    let each = |kind: &str, list: Vec<String>, parse: &dyn Fn(&str) -> Result<(), String>| {
+        for item in &list {
+            parse(item).map_err(|m| err(kind, m))?;
+        }
+        Ok::<_, ConfigError>(list)
+    };
+    let http = each("http", narrow("http", &own.http, global.map(|g| &g.http), quoted, err)?, &|s| {
+        UrlPrefix::parse(s).map(|_| ())
+    })?;
+    let tcp = each("tcp", narrow("tcp", &own.tcp, global.map(|g| &g.tcp), quoted, err)?, &|s| {
+        Endpoint::parse(s).map(|_| ())
+    })?;
+    let udp = each("udp", narrow("udp", &own.udp, global.map(|g| &g.udp), quoted, err)?, &|s| {
+        Endpoint::parse(s).map(|_| ())
+    })?;
+    let env = each("env", narrow("env", &own.env, global.map(|g| &g.env), quoted, err)?, &|s| {
+        env_name(s).map(|_| ())
+    })?;
+    let statfs = each(
+        "statfs",
+        narrow("statfs", &own.statfs, global.map(|g| &g.statfs), quoted, err)?,
+        &|s| statfs_path(s).map(|_| ()),
+    )?;
+    let files = narrow(
+        "files",
+        &own.files,
+        global.map(|g| &g.files),
+        |f| format!("{f:?}"),
+        err,
+    )?;
+    let probe_target = match (own.probe_target, global.and_then(|g| g.probe_target)) {
+        (Some(true), Some(false)) => {
+            return Err(err(
+                "probe_target",
+                "global.grants.probe_target is false: a plugin may only narrow the global grants"
+                    .into(),
+            ));
+        }
+        (Some(own), _) => own,
+        (None, inherited) => inherited.unwrap_or(false),
+    };
+    Ok(Grants {
+        http: http.iter().map(|s| UrlPrefix::parse(s).expect("checked")).collect(),
+        tcp: tcp.iter().map(|s| Endpoint::parse(s).expect("checked")).collect(),
+        udp: udp.iter().map(|s| Endpoint::parse(s).expect("checked")).collect(),
+        files: files
+            .iter()
+            .map(|f| match f {
+                FileEntry::Same(path) => FileGrant::new(path, None),
+                FileEntry::Mapped { host, guest } => FileGrant::new(host, Some(guest)),
+            })
+            .collect::<Result<_, _>>()
+            .map_err(|m| err("files", m))?,
+        env: env.iter().map(|s| env_name(s).expect("checked")).collect(),
+        statfs: statfs
+            .iter()
+            .map(|s| statfs_path(s).expect("checked"))
+            .collect(),
+        probe_target,
+    })
+}
+
 /// Resolves a parsed file: limits applied, secrets read, the plugins
 /// directory scanned, names checked. Relative paths are taken from
 /// `base_dir`; `config_path` names the file in errors and `text` (the
@@ -316,6 +477,11 @@ pub fn resolve(
     };
     let global = apply(defaults, &file.global, &|field, m| {
         error(format!("global.{field}"), None, Some(field), m)
+    })?;
+    let no_grants = GrantsEntry::default();
+    let global_grants = file.global.grants.as_ref().unwrap_or(&no_grants);
+    let global_resolved = grants(global_grants, None, &|field, m| {
+        error(format!("global.grants.{field}"), None, Some(field), m)
     })?;
     let mut resolved = ResolvedConfig::default();
     let mut names: HashMap<String, String> = HashMap::new();
@@ -342,6 +508,14 @@ pub fn resolve(
                 format!("plugin name {name:?} is already used by {other}"),
             ));
         }
+        if entry.limits.grants.is_some() {
+            return Err(error(
+                format!("plugins[{i}].limits.grants"),
+                Some(i),
+                Some("grants"),
+                format!("grants go beside the limits: plugins[{i}].grants"),
+            ));
+        }
         let limits = apply(&global, &entry.limits, &|field, m| {
             error(
                 format!("plugins[{i}].limits.{field}"),
@@ -350,6 +524,18 @@ pub fn resolve(
                 m,
             )
         })?;
+        let plugin_grants = match &entry.grants {
+            None => global_resolved.clone(),
+            Some(own) => grants(own, Some(global_grants), &|field, m| {
+                error(format!("plugins[{i}].grants.{field}"), Some(i), Some(field), m)
+            })?,
+        };
+        let targets = match &entry.targets {
+            None => None,
+            Some(list) => Some(TargetRule::parse(list).map_err(|m| {
+                error(format!("plugins[{i}].targets"), Some(i), Some("targets"), m)
+            })?),
+        };
         let mut config = Vec::with_capacity(entry.config.len());
         for (key, value) in &entry.config {
             let field = format!("plugins[{i}].config.{key}");
@@ -373,6 +559,8 @@ pub fn resolve(
                 path,
                 limits,
                 config,
+                grants: plugin_grants,
+                targets,
             },
         );
     }
@@ -410,6 +598,8 @@ pub fn resolve(
                     path,
                     limits: global.clone(),
                     config: Vec::new(),
+                    grants: global_resolved.clone(),
+                    targets: None,
                 },
             );
         }

@@ -6,6 +6,7 @@
 
 use wasm_exporter_runtime::WASMTIME_VERSION;
 use wasm_exporter_runtime::bindings::WIT_VERSION;
+use wasm_exporter_runtime::grants::Capability;
 use wasm_exporter_runtime::model::{Label, MetricFamily, MetricType, Value};
 use wasm_exporter_runtime::outcome::{FailureReason, Outcome};
 
@@ -33,6 +34,9 @@ pub mod names {
     pub const BUILD: &str = "wasm_exporter_build";
     /// Loads of new plugin versions by result (counter).
     pub const RELOADS: &str = "wasm_exporter_plugin_reloads";
+    /// Refused attempts to reach what was not granted, by capability
+    /// (counter).
+    pub const DENIED: &str = "wasm_exporter_plugin_denied";
 }
 
 fn gauge(name: &str, help: &str, unit: Option<&str>) -> MetricFamily {
@@ -88,6 +92,11 @@ pub fn plugin_families(plugins: &PluginMap, outcomes: &[Outcome]) -> Vec<MetricF
         "The serving version of each plugin.",
         MetricType::Info,
     );
+    let mut denied = MetricFamily::new(
+        names::DENIED,
+        "Attempts of the plugin to reach what it was not granted, by capability.",
+        MetricType::Counter,
+    );
     let mut reloads = MetricFamily::new(
         names::RELOADS,
         "Loads of new versions of the plugin's file, by result; after a failure the previous version keeps serving.",
@@ -126,6 +135,15 @@ pub fn plugin_families(plugins: &PluginMap, outcomes: &[Outcome]) -> Vec<MetricF
             plugin_label(name),
             Value::Counter(plugin.context.log.dropped() as f64),
         );
+        for capability in Capability::ALL {
+            denied.push(
+                vec![
+                    Label::new("plugin", name),
+                    Label::new("capability", capability.as_str()),
+                ],
+                Value::Counter(plugin.context.denials.get(capability) as f64),
+            );
+        }
         let (ok, failed) = plugin.stats.reloads();
         for (result, n) in [("success", ok), ("failure", failed)] {
             reloads.push(
@@ -145,7 +163,7 @@ pub fn plugin_families(plugins: &PluginMap, outcomes: &[Outcome]) -> Vec<MetricF
         }
     }
     vec![
-        up, duration, failures, fuel, memory, series, dropped, info, reloads,
+        up, duration, failures, fuel, memory, series, dropped, info, reloads, denied,
     ]
 }
 

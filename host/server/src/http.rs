@@ -256,6 +256,8 @@ impl Server {
                     }
                 },
                 "target" if probe => target = Some(v),
+                // `plugin=NAME` probes that plugin alone.
+                "plugin" if probe => only.push(v),
                 _ if probe => params.push((k, v)),
                 _ => {}
             }
@@ -281,6 +283,25 @@ impl Server {
                 StatusCode::BAD_REQUEST,
                 &format!("unknown plugin(s): {}\n", unknown.join(", ")),
             );
+        }
+        // A probe plugin with a `targets` rule is never asked about another
+        // target: it must not become an open proxy.
+        if let Some(target) = &target {
+            let refused: Vec<&str> = snapshot
+                .values()
+                .filter(|p| selection.includes(&p.name))
+                .filter(|p| p.targets.as_ref().is_some_and(|rule| !rule.allows(target)))
+                .map(|p| p.name.as_str())
+                .collect();
+            if !refused.is_empty() {
+                return text(
+                    StatusCode::BAD_REQUEST,
+                    &format!(
+                        "target {target:?} is not allowed for plugin(s) {}\n",
+                        refused.join(", ")
+                    ),
+                );
+            }
         }
         let Ok(permit) = self.in_flight.clone().try_acquire_owned() else {
             return text(

@@ -9,6 +9,8 @@
 //! (`wasm_exporter_exposition`), and the encoded exposition is streamed
 //! back. The modules, from the bottom up:
 //!
+//! - [`probe`]: the targets a probe plugin may be asked about, and the
+//!   probe's own series;
 //! - [`config`]: the configuration file and the plugin set it describes;
 //! - [`stats`]: each plugin's counters and last state, kept across
 //!   versions;
@@ -34,6 +36,7 @@ pub mod connections;
 pub mod health;
 pub mod http;
 pub mod log;
+pub mod probe;
 pub mod process;
 pub mod registry;
 pub mod reload;

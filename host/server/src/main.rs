@@ -380,7 +380,11 @@ async fn check_config(args: CheckConfigArgs) -> Result<ExitCode> {
     let runtime = Runtime::new()?;
     let mut failed = 0;
     for spec in resolved.plugins.values() {
-        let context = Arc::new(PluginContext::new(&spec.name, spec.config.clone()));
+        let context = Arc::new(PluginContext::with_grants(
+            &spec.name,
+            spec.config.clone(),
+            spec.grants.clone(),
+        ));
         let loaded = match load::load(&runtime, &spec.path, &context, &spec.limits)
             .await
             .map(Arc::new)
@@ -391,12 +395,30 @@ async fn check_config(args: CheckConfigArgs) -> Result<ExitCode> {
             Err(e) => Err(e),
         };
         match loaded {
-            Ok(v) => println!(
-                "  plugin {}: OK ({}, {} families described)",
-                spec.name,
-                spec.path.display(),
-                v.descriptors.len()
-            ),
+            Ok(v) => {
+                // What it imports to reach outside, and is not granted.
+                let ungranted: Vec<String> = v
+                    .imports
+                    .iter()
+                    .filter(|i| !load::granted_for(&spec.grants, i))
+                    .filter_map(|i| load::grant_needed(i).map(|g| format!("{i} (needs grants.{g})")))
+                    .collect();
+                if ungranted.is_empty() {
+                    println!(
+                        "  plugin {}: OK ({}, {} families described)",
+                        spec.name,
+                        spec.path.display(),
+                        v.descriptors.len()
+                    );
+                } else {
+                    failed += 1;
+                    println!(
+                        "  plugin {}: FAILED: it imports {}, which the configuration does not grant",
+                        spec.name,
+                        ungranted.join(", ")
+                    );
+                }
+            }
             Err(e) => {
                 failed += 1;
                 println!("  plugin {}: FAILED: {e}", spec.name);
@@ -405,7 +427,7 @@ async fn check_config(args: CheckConfigArgs) -> Result<ExitCode> {
     }
     if failed > 0 {
         println!(
-            "  FAILED: {failed} of {} plugins do not load",
+            "  FAILED: {failed} of {} plugins do not load or are not granted what they import",
             resolved.plugins.len()
         );
         Ok(ExitCode::FAILURE)

@@ -16,6 +16,7 @@ use wasm_exporter_runtime::limits::PluginLimits;
 use wasm_exporter_runtime::load::PluginVersion;
 use wasm_exporter_runtime::sandbox::PluginContext;
 
+use crate::probe::TargetRule;
 use crate::stats::PluginStats;
 
 /// A snapshot of a registry: plugins by name, sorted.
@@ -32,7 +33,9 @@ pub struct RegisteredPlugin {
     pub state: PluginState,
     /// The limits each of its scrapes runs under.
     pub limits: PluginLimits,
-    /// Its configuration and log budget, as the `host` import sees them.
+    /// The targets `/probe` may ask it about; none: any.
+    pub targets: Option<TargetRule>,
+    /// Its configuration, grants, log budget and refusals.
     pub context: Arc<PluginContext>,
     /// Its counters and last state, kept across versions.
     pub stats: Arc<PluginStats>,
@@ -152,6 +155,7 @@ mod tests {
             path: PathBuf::from(format!("{name}.wasm")),
             state: PluginState::Broken("test".into()),
             limits: PluginLimits::default(),
+            targets: None,
             context: Arc::new(PluginContext::new(name, vec![])),
             stats: Arc::new(PluginStats::default()),
             stamp: Default::default(),

@@ -425,6 +425,8 @@ fn same_spec(plugin: &RegisteredPlugin, spec: &PluginSpec) -> bool {
     plugin.path == spec.path
         && plugin.limits == spec.limits
         && plugin.context.config == sorted(&spec.config)
+        && *plugin.context.grants == spec.grants
+        && plugin.targets == spec.targets
 }
 
 fn sorted(config: &[(String, String)]) -> Vec<(String, String)> {
@@ -499,7 +501,11 @@ pub async fn load_spec(
     stats: Option<Arc<PluginStats>>,
     smoke: bool,
 ) -> (RegisteredPlugin, Result<(), LoadError>) {
-    let context = Arc::new(PluginContext::new(&spec.name, spec.config.clone()));
+    let context = Arc::new(PluginContext::with_grants(
+        &spec.name,
+        spec.config.clone(),
+        spec.grants.clone(),
+    ));
     let sha256 = stamp.sha256.clone();
     let mut result = load::load_bytes(runtime, &spec.path, bytes, sha256, &context, &spec.limits)
         .await
@@ -528,6 +534,7 @@ pub async fn load_spec(
         path: spec.path.clone(),
         state,
         limits: spec.limits.clone(),
+        targets: spec.targets.clone(),
         context,
         stats: stats.unwrap_or_default(),
         stamp: std::sync::Mutex::new(Some(stamp)),

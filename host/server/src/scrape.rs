@@ -18,6 +18,7 @@ use wasm_exporter_runtime::model::MetricFamily;
 use wasm_exporter_runtime::outcome::{Failure, FailureReason, Outcome};
 
 use crate::health;
+use crate::probe;
 use crate::process;
 use crate::registry::{PluginMap, PluginState, RegisteredPlugin};
 
@@ -40,7 +41,8 @@ pub enum Selection {
 }
 
 impl Selection {
-    fn includes(&self, name: &str) -> bool {
+    /// Whether the plugin called `name` is selected.
+    pub fn includes(&self, name: &str) -> bool {
         match self {
             Selection::All => true,
             Selection::Only(names) => names.iter().any(|n| n == name),
@@ -91,6 +93,7 @@ pub struct ScrapeResult {
 
 /// Runs one scrape over the plugins of `snapshot`.
 pub async fn scrape(snapshot: Arc<PluginMap>, request: Arc<ScrapeRequest>) -> ScrapeResult {
+    let started = std::time::Instant::now();
     let selected: Vec<Arc<RegisteredPlugin>> = snapshot
         .values()
         .filter(|plugin| request.selection.includes(&plugin.name))
@@ -118,7 +121,13 @@ pub async fn scrape(snapshot: Arc<PluginMap>, request: Arc<ScrapeRequest>) -> Sc
         }),
         None => calls.await,
     };
-    let mut families = merge(&mut outcomes);
+    // A probe's duration sample is the host's; everything `process` writes
+    // is the host's on every page.
+    let mut host_samples = process::SAMPLE_NAMES.to_vec();
+    if !request.host_series {
+        host_samples.push(probe::DURATION);
+    }
+    let mut families = merge(&mut outcomes, &host_samples);
     for outcome in &outcomes {
         if let Some(plugin) = snapshot.get(&outcome.plugin) {
             plugin.stats.record(outcome);
@@ -131,6 +140,10 @@ pub async fn scrape(snapshot: Arc<PluginMap>, request: Arc<ScrapeRequest>) -> Sc
     if request.host_series {
         families.push(health::build_family());
         families.extend(process::families());
+    } else {
+        let up = outcomes.iter().all(|o| o.result.is_ok());
+        let probe_families = probe::families(&families, up, started.elapsed());
+        families.extend(probe_families);
     }
     families.sort_by(|a, b| a.name.cmp(&b.name));
     let memory = outcomes
@@ -149,8 +162,8 @@ pub async fn scrape(snapshot: Arc<PluginMap>, request: Arc<ScrapeRequest>) -> Sc
 /// (`outcomes` is sorted by name), beside the host's own series. A plugin
 /// whose families conflict with what is already merged is down with
 /// reason `conflict`, and none of its families are served.
-pub fn merge(outcomes: &mut [Outcome]) -> Vec<MetricFamily> {
-    let mut merge = Merge::new(&process::SAMPLE_NAMES);
+pub fn merge(outcomes: &mut [Outcome], host_samples: &[&str]) -> Vec<MetricFamily> {
+    let mut merge = Merge::new(host_samples);
     for outcome in outcomes.iter_mut() {
         if let Ok(families) = &mut outcome.result
             && let Err(conflict) = merge.add(&outcome.plugin, std::mem::take(families))
