@@ -137,7 +137,7 @@ impl Runtime {
         let executor = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(threads)
             .thread_name("plugin")
-            .enable_time()
+            .enable_all()
             .build()
             .map_err(|e| anyhow!("cannot start the plugin threads: {e}"))?;
         let ticker = EpochTicker::start(engine.clone());

@@ -6,8 +6,9 @@ use crate::histogram::{Histogram, Summary};
 /// The type of a metric family.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum MetricType {
-    /// A monotonically increasing total. The host exposes the sample as
-    /// `<name>_total`, whether or not the family name ends in `_total`.
+    /// A monotonically increasing total. The text format shows the name as
+    /// written: end it in `_total` unless matching an exporter whose
+    /// counter has none. OpenMetrics names the sample `<base>_total`.
     Counter,
     /// A value that can go up and down.
     Gauge,

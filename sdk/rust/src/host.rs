@@ -1,5 +1,5 @@
-//! What the host offers a plugin: its structured log and the plugin's own
-//! configuration.
+//! What the host offers a plugin: its structured log, the plugin's own
+//! configuration, and file-system statistics of granted mount points.
 //!
 //! Outside WebAssembly (unit tests of a plugin on the build machine) there
 //! is no host: records go to stderr and the configuration is empty.
@@ -50,10 +50,49 @@ pub fn config_get(key: &str) -> Option<String> {
     imp::config_get(key)
 }
 
+/// Sizes of one file system, as `statfs` reports them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FsStats {
+    /// Bytes per block.
+    pub block_size: u64,
+    /// Blocks in all.
+    pub blocks: u64,
+    /// Free blocks.
+    pub blocks_free: u64,
+    /// Free blocks an unprivileged user may use.
+    pub blocks_available: u64,
+    /// File nodes in all.
+    pub files: u64,
+    /// Free file nodes.
+    pub files_free: u64,
+    /// Whether it is mounted read-only.
+    pub read_only: bool,
+}
+
+/// The statistics of the file system mounted at `path`, which the operator
+/// must have granted (`grants.statfs`); an error otherwise. No WASI
+/// interface offers this, so the host does.
+pub fn statfs(path: &str) -> Result<FsStats, String> {
+    imp::statfs(path)
+}
+
 #[cfg(target_arch = "wasm32")]
 mod imp {
-    use super::Level;
+    use super::{FsStats, Level};
+    use crate::bindings::wasm_exporter::collector::fs_stats;
     use crate::bindings::wasm_exporter::collector::host as wit;
+
+    pub fn statfs(path: &str) -> Result<FsStats, String> {
+        fs_stats::stat(path).map(|s| FsStats {
+            block_size: s.block_size,
+            blocks: s.blocks,
+            blocks_free: s.blocks_free,
+            blocks_available: s.blocks_available,
+            files: s.files,
+            files_free: s.files_free,
+            read_only: s.read_only,
+        })
+    }
 
     pub fn log(level: Level, message: &str) {
         let level = match level {
@@ -77,7 +116,11 @@ mod imp {
 
 #[cfg(not(target_arch = "wasm32"))]
 mod imp {
-    use super::Level;
+    use super::{FsStats, Level};
+
+    pub fn statfs(path: &str) -> Result<FsStats, String> {
+        Err(format!("{path}: no host outside WebAssembly"))
+    }
 
     pub fn log(level: Level, message: &str) {
         eprintln!("{}: {message}", level.as_str());

@@ -65,21 +65,31 @@
 //!   stderr end up there too.
 //! - [`config`] and [`config_get`] return the key/value configuration the
 //!   operator gave this plugin.
-//! - Everything else (files, network) is denied unless the operator grants
-//!   it; WASI calls then fail with ordinary errors.
+//! - Everything else (files, network, environment) is denied unless the
+//!   operator grants it; WASI calls then fail with ordinary errors. Thin
+//!   layers over the standard interfaces help with what can be granted:
+//!   [`http`] (feature `http`, over `waki`), [`net`] for TCP line
+//!   protocols, [`fs`] for granted files, [`statfs`] for granted mount
+//!   points, and [`json`] (feature `json`) for JSON APIs.
 //! - Returning `Err` marks the plugin down for that scrape with the message
 //!   as the reason; a panic does too, less readably.
 #![deny(missing_docs)]
 
 mod family;
+pub mod fs;
 mod guest;
 mod histogram;
 mod host;
+#[cfg(feature = "http")]
+pub mod http;
+#[cfg(feature = "json")]
+pub mod json;
+pub mod net;
 mod request;
 
 pub use family::{Descriptor, Family, MetricType, Series, Value};
 pub use histogram::{DEFAULT_BUCKETS, Histogram, Summary, exponential_buckets, linear_buckets};
-pub use host::{Level, config, config_get, log};
+pub use host::{FsStats, Level, config, config_get, log, statfs};
 pub use request::Request;
 
 /// A collector plugin: what the host calls on each scrape.
