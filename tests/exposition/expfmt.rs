@@ -466,11 +466,19 @@ fn type_name(format: Format, t: MetricType) -> &'static str {
 pub fn expected(families: &[MetricFamily], format: Format) -> Vec<WantFamily> {
     let mut out = Vec::new();
     for f in families.iter().filter(|f| !f.metrics.is_empty()) {
-        let n = &f.name;
+        // A counter keeps its name as written in the text format; in
+        // OpenMetrics its family is the name without `_total`.
+        let n = match format {
+            Format::Text => f.name.as_str(),
+            Format::OpenMetrics => f.base_name(),
+        };
         let header = match (format, f.type_) {
-            (Format::Text, MetricType::Counter) => format!("{n}_total"),
             (Format::Text, MetricType::Info) => format!("{n}_info"),
-            _ => n.clone(),
+            _ => n.to_string(),
+        };
+        let counter_suffix = match format {
+            Format::Text => "",
+            Format::OpenMetrics => "_total",
         };
         let (help, unit) = match format {
             Format::Text => (Some(f.help.clone()), None),
@@ -492,7 +500,7 @@ pub fn expected(families: &[MetricFamily], format: Format) -> Vec<WantFamily> {
                 })
             };
             match &m.value {
-                Value::Counter(v) => push("_total", None, Want::Float(*v)),
+                Value::Counter(v) => push(counter_suffix, None, Want::Float(*v)),
                 Value::Gauge(v) | Value::Unknown(v) => push("", None, Want::Float(*v)),
                 Value::Info => push("_info", None, Want::Float(1.0)),
                 Value::StateSet(states) => {
@@ -500,7 +508,7 @@ pub fn expected(families: &[MetricFamily], format: Format) -> Vec<WantFamily> {
                         let v = if s.enabled { 1.0 } else { 0.0 };
                         push(
                             "",
-                            Some((n.clone(), Extra::Str(s.name.clone()))),
+                            Some((n.to_string(), Extra::Str(s.name.clone()))),
                             Want::Float(v),
                         );
                     }

@@ -609,7 +609,7 @@ proptest! {
         let (mut families, bases) = build(specs);
         let stats = validate(&mut families, &OutputLimits::default());
         prop_assert!(stats.is_ok(), "valid families were refused: {:?}", stats.err());
-        let names: Vec<&str> = families.iter().map(|f| f.name.as_str()).collect();
+        let names: Vec<&str> = families.iter().map(|f| f.base_name()).collect();
         prop_assert_eq!(names, bases.iter().map(String::as_str).collect::<Vec<_>>());
         accepted_is_well_formed(&families, &OutputLimits::default(), stats.unwrap().series)
             .map_err(TestCaseError::fail)?;

@@ -5,13 +5,13 @@
 //! [`Exposition`] cuts the output into chunks (gzip-compressed when asked)
 //! so a large page is streamed rather than built whole.
 //!
-//! A counter `jobs` with one series, in both formats:
+//! A counter `jobs_total` with one series, in both formats:
 //!
 //! ```
 //! use wasm_exporter_exposition::encode::{Format, encode};
 //! use wasm_exporter_exposition::model::{Label, MetricFamily, MetricType, Value};
 //!
-//! let mut jobs = MetricFamily::new("jobs", "Jobs done.", MetricType::Counter);
+//! let mut jobs = MetricFamily::new("jobs_total", "Jobs done.", MetricType::Counter);
 //! jobs.push(vec![Label::new("queue", "a\"b")], Value::Counter(3.0));
 //! let families = vec![jobs];
 //! assert_eq!(
@@ -120,9 +120,19 @@ pub fn encode_family(out: &mut Vec<u8>, family: &MetricFamily, format: Format) {
     if family.metrics.is_empty() {
         return;
     }
-    let base = family.name.as_str();
+    // A counter keeps its name as written in the text format (sample and
+    // metadata alike); OpenMetrics names the family without `_total` and
+    // the sample with it.
+    let base = match format {
+        Format::Text => family.name.as_str(),
+        Format::OpenMetrics => family.base_name(),
+    };
+    let counter_suffix = match format {
+        Format::Text => "",
+        Format::OpenMetrics => "_total",
+    };
     let (header_suffix, type_name) = match (format, family.type_) {
-        (Format::Text, MetricType::Counter) => ("_total", "counter"),
+        (Format::Text, MetricType::Counter) => ("", "counter"),
         (Format::Text, MetricType::Info) => ("_info", "gauge"),
         (Format::Text, MetricType::StateSet) => ("", "gauge"),
         (Format::Text, MetricType::Unknown) => ("", "untyped"),
@@ -156,7 +166,7 @@ pub fn encode_family(out: &mut Vec<u8>, family: &MetricFamily, format: Format) {
     for m in &family.metrics {
         let labels = &m.labels;
         match &m.value {
-            Value::Counter(v) => sample(out, base, "_total", labels, None, *v),
+            Value::Counter(v) => sample(out, base, counter_suffix, labels, None, *v),
             Value::Gauge(v) | Value::Unknown(v) => sample(out, base, "", labels, None, *v),
             Value::Info => sample(out, base, "_info", labels, None, 1.0),
             Value::StateSet(states) => {
@@ -389,7 +399,7 @@ mod tests {
 
     /// One family of every type, with escaping and special floats.
     fn every_type() -> Vec<MetricFamily> {
-        let mut counter = MetricFamily::new("jobs", "Jobs done.", MetricType::Counter);
+        let mut counter = MetricFamily::new("jobs_total", "Jobs done.", MetricType::Counter);
         counter.push(l(&[("queue", "a\\b\"c\nd")]), Value::Counter(3.5));
         let mut gauge = MetricFamily::new(
             "temp_celsius",
@@ -506,6 +516,25 @@ build_info{version="1.2"} 1
 door{room="hall",door="open"} 0
 door{room="hall",door="closed"} 1
 "#
+        );
+    }
+
+    /// A counter named without `_total` (as nginx-prometheus-exporter's
+    /// `nginx_connections_accepted`) keeps its name in the text format,
+    /// where Prometheus reads it as written; OpenMetrics requires the
+    /// sample's `_total`, and the family is named without it.
+    #[test]
+    fn counters_without_total_keep_their_text_name() {
+        let mut accepted = MetricFamily::new("accepted", "Accepted.", MetricType::Counter);
+        accepted.push(Vec::new(), Value::Counter(7.0));
+        let families = vec![accepted];
+        assert_eq!(
+            String::from_utf8(encode(&families, Format::Text)).unwrap(),
+            "# HELP accepted Accepted.\n# TYPE accepted counter\naccepted 7\n"
+        );
+        assert_eq!(
+            String::from_utf8(encode(&families, Format::OpenMetrics)).unwrap(),
+            "# TYPE accepted counter\n# HELP accepted Accepted.\naccepted_total 7\n# EOF\n"
         );
     }
 

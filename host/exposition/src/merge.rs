@@ -172,7 +172,8 @@ impl Merge {
             } else {
                 // Nor may it take the name of a host family: a gauge `x`, or
                 // a counter `x` written as `x_total`.
-                for name in [family.name.clone(), format!("{}_total", family.name)] {
+                let base = family.base_name();
+                for name in [base.to_string(), format!("{base}_total")] {
                     if let Some(Owner::Host) = self.samples.get(&name) {
                         return Some(format!(
                             "family {:?} has the name of one of the host's own families",

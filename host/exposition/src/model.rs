@@ -20,7 +20,9 @@ use wasmtime::component::{ComponentType, Lift, Lower};
 )]
 #[repr(u8)]
 pub enum MetricType {
-    /// A monotonically increasing total (`_total` is added on exposition).
+    /// A monotonically increasing total. The text format writes the name
+    /// as given; OpenMetrics names the family without `_total` and its
+    /// sample with it (as the Go client does).
     #[cfg_attr(feature = "component-model", component(name = "counter"))]
     Counter,
     /// A value that can go up and down.
@@ -266,6 +268,15 @@ impl MetricFamily {
             type_,
             unit: None,
             metrics: Vec::new(),
+        }
+    }
+
+    /// The name without a counter's `_total`: the OpenMetrics family name,
+    /// and the stem of every sample name the family writes.
+    pub fn base_name(&self) -> &str {
+        match self.type_ {
+            MetricType::Counter => self.name.strip_suffix("_total").unwrap_or(&self.name),
+            _ => &self.name,
         }
     }
 

@@ -1,9 +1,9 @@
 //! The rules a plugin's output must follow before any of it is served.
 //!
 //! [`validate`] checks one plugin's families for one scrape and normalises
-//! them in place (counter and info names lose their `_total`/`_info`
-//! suffix, which the encoders add back per format; empty families are
-//! dropped). The first broken rule fails the whole plugin for that scrape
+//! them in place (info names lose their `_info` suffix, which the
+//! encoders add back; counter names keep what the plugin wrote, which the
+//! text format shows as it is; empty families are dropped). The first broken rule fails the whole plugin for that scrape
 //! with a message naming the family and the series: half a plugin's output
 //! is worse than none, because Prometheus would then see series vanish.
 
@@ -135,7 +135,7 @@ pub fn is_label_name(s: &str) -> bool {
 /// `x_info` in the text format), so two families that would write the
 /// same sample or family name can be caught.
 pub fn sample_names(family: &MetricFamily) -> Vec<String> {
-    let n = &family.name;
+    let n = family.base_name();
     let with = |suffixes: &[&str]| suffixes.iter().map(|s| format!("{n}{s}")).collect();
     match family.type_ {
         MetricType::Counter => with(&["", "_total", "_created"]),
@@ -344,7 +344,9 @@ fn normalise_and_check_family(family: &mut MetricFamily) -> Result<(), String> {
         if base.is_empty() {
             return Err(format!("family {original:?}: empty name before {suffix}"));
         }
-        family.name.truncate(base.len());
+        if family.type_ == MetricType::Info {
+            family.name.truncate(base.len());
+        }
     }
     if family.unit.as_deref() == Some("") {
         family.unit = None;
@@ -362,7 +364,7 @@ fn normalise_and_check_family(family: &mut MetricFamily) -> Result<(), String> {
         {
             return Err(format!("family {original:?}: invalid unit {unit:?}"));
         }
-        if !family.name.ends_with(&format!("_{unit}")) {
+        if !family.base_name().ends_with(&format!("_{unit}")) {
             return Err(format!(
                 "family {original:?}: a family with unit {unit:?} must be named ..._{unit}"
             ));
@@ -745,8 +747,14 @@ mod tests {
         let mut i = MetricFamily::new("build_info", "h", MetricType::Info);
         i.push(vec![Label::new("v", "1")], Value::Info);
         let out = check(vec![c, i]).unwrap();
-        assert_eq!(out[0].name, "jobs");
+        // A counter keeps the name as written (the text format shows it);
+        // its base is the OpenMetrics family name.
+        assert_eq!(out[0].name, "jobs_total");
+        assert_eq!(out[0].base_name(), "jobs");
         assert_eq!(out[1].name, "build");
+        let mut empty = MetricFamily::new("_total", "h", MetricType::Counter);
+        empty.push(Vec::new(), Value::Counter(1.0));
+        rejects(vec![empty], RejectionKind::InvalidOutput, "empty name");
         let mut neg = MetricFamily::new("jobs", "h", MetricType::Counter);
         neg.push(Vec::new(), Value::Counter(-1.0));
         rejects(vec![neg], RejectionKind::InvalidOutput, "negative or NaN");

@@ -13,10 +13,10 @@ use std::time::{Duration, Instant};
 
 use wasm_exporter_exposition::validate::{self, OutputStats, RejectionKind};
 
-use crate::grants::{Host, split_authority};
 use crate::bindings::model::{
     Bucket, CollectRequest, Label, Metric, MetricFamily, Quantile, State, Value,
 };
+use crate::grants::{Host, split_authority};
 use crate::instance::{self, Allowance, Called};
 use crate::limits::PluginLimits;
 use crate::load::PluginVersion;

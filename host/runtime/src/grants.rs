@@ -25,7 +25,10 @@ pub enum Host {
 impl Host {
     /// Parses a host: an IP address (IPv6 in brackets or bare) or a name.
     pub fn parse(s: &str) -> Result<Host, String> {
-        let bare = s.strip_prefix('[').and_then(|s| s.strip_suffix(']')).unwrap_or(s);
+        let bare = s
+            .strip_prefix('[')
+            .and_then(|s| s.strip_suffix(']'))
+            .unwrap_or(s);
         if let Ok(ip) = bare.parse::<IpAddr>() {
             return Ok(Host::Ip(ip));
         }
@@ -125,13 +128,15 @@ impl UrlPrefix {
             return Err(format!("{s:?}: user information is not allowed in a grant"));
         }
         if path.contains(['?', '#']) {
-            return Err(format!("{s:?}: a grant is a path prefix, without query or fragment"));
+            return Err(format!(
+                "{s:?}: a grant is a path prefix, without query or fragment"
+            ));
         }
         if has_dot_segment(path) {
             return Err(format!("{s:?}: the path has a . or .. segment"));
         }
-        let (host, port) = split_authority(authority, default_port)
-            .map_err(|e| format!("{s:?}: {e}"))?;
+        let (host, port) =
+            split_authority(authority, default_port).map_err(|e| format!("{s:?}: {e}"))?;
         Ok(UrlPrefix {
             scheme,
             host,
@@ -154,7 +159,11 @@ impl UrlPrefix {
 
 impl fmt::Display for UrlPrefix {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}://{}:{}{}", self.scheme, self.host, self.port, self.path)
+        write!(
+            f,
+            "{}://{}:{}{}",
+            self.scheme, self.host, self.port, self.path
+        )
     }
 }
 
@@ -228,11 +237,7 @@ impl FileGrant {
         }
         let host_path = PathBuf::from(host);
         let dir = host_path.is_dir();
-        if dir
-            && FILES_ONLY
-                .iter()
-                .any(|tree| host_path.starts_with(tree))
-        {
+        if dir && FILES_ONLY.iter().any(|tree| host_path.starts_with(tree)) {
             return Err(format!(
                 "{host:?} is a directory under {}: grant the files a plugin needs, \
                  not the tree (a plugin could read the host's environment and memory \
@@ -311,7 +316,11 @@ impl Grants {
             }
         }));
         out.extend(self.env.iter().map(|g| format!("env {g}")));
-        out.extend(self.statfs.iter().map(|g| format!("statfs {}", g.display())));
+        out.extend(
+            self.statfs
+                .iter()
+                .map(|g| format!("statfs {}", g.display())),
+        );
         if self.probe_target {
             out.push("probe target".into());
         }
@@ -437,7 +446,10 @@ mod tests {
 
     #[test]
     fn endpoints_need_a_port_and_a_valid_host() {
-        assert_eq!(Endpoint::parse("[::1]:6379").unwrap().to_string(), "[::1]:6379");
+        assert_eq!(
+            Endpoint::parse("[::1]:6379").unwrap().to_string(),
+            "[::1]:6379"
+        );
         assert_eq!(
             Endpoint::parse("Redis.Local:6379").unwrap().host,
             Host::Name("redis.local".into())

@@ -20,7 +20,6 @@ use crate::limits::{
 };
 use crate::sandbox::Sandbox;
 
-
 /// Defines the `host` interface in `linker`.
 pub fn add_to_linker(linker: &mut Linker<Sandbox>) -> wasmtime::Result<()> {
     let mut host = linker.instance(HOST_INTERFACE)?;

@@ -24,12 +24,12 @@ use wasmtime::{Store, Trap, UpdateDeadline};
 use crate::bindings::model::{CollectRequest, Descriptor, MetricFamily};
 use crate::bindings::{Plugin, PluginPre};
 use crate::budget::Reservation;
+use crate::capabilities;
 use crate::engine::{EPOCH_TICK_MS, Runtime};
+use crate::grants::Host;
 use crate::limits::PluginLimits;
 use crate::outcome::{Failure, FailureReason, root_message};
 use crate::pool::Needs;
-use crate::capabilities;
-use crate::grants::Host;
 use crate::sandbox::{HostWork, MemoryMeter, PluginContext, Reach, Sandbox};
 
 /// Extra time the `tokio` timeout allows past the deadline, so a guest

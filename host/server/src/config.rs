@@ -398,21 +398,35 @@ fn grants(
         }
         Ok::<_, ConfigError>(list)
     };
-    let http = each("http", narrow("http", &own.http, global.map(|g| &g.http), quoted, err)?, &|s| {
-        UrlPrefix::parse(s).map(|_| ())
-    })?;
-    let tcp = each("tcp", narrow("tcp", &own.tcp, global.map(|g| &g.tcp), quoted, err)?, &|s| {
-        Endpoint::parse(s).map(|_| ())
-    })?;
-    let udp = each("udp", narrow("udp", &own.udp, global.map(|g| &g.udp), quoted, err)?, &|s| {
-        Endpoint::parse(s).map(|_| ())
-    })?;
-    let env = each("env", narrow("env", &own.env, global.map(|g| &g.env), quoted, err)?, &|s| {
-        env_name(s).map(|_| ())
-    })?;
+    let http = each(
+        "http",
+        narrow("http", &own.http, global.map(|g| &g.http), quoted, err)?,
+        &|s| UrlPrefix::parse(s).map(|_| ()),
+    )?;
+    let tcp = each(
+        "tcp",
+        narrow("tcp", &own.tcp, global.map(|g| &g.tcp), quoted, err)?,
+        &|s| Endpoint::parse(s).map(|_| ()),
+    )?;
+    let udp = each(
+        "udp",
+        narrow("udp", &own.udp, global.map(|g| &g.udp), quoted, err)?,
+        &|s| Endpoint::parse(s).map(|_| ()),
+    )?;
+    let env = each(
+        "env",
+        narrow("env", &own.env, global.map(|g| &g.env), quoted, err)?,
+        &|s| env_name(s).map(|_| ()),
+    )?;
     let statfs = each(
         "statfs",
-        narrow("statfs", &own.statfs, global.map(|g| &g.statfs), quoted, err)?,
+        narrow(
+            "statfs",
+            &own.statfs,
+            global.map(|g| &g.statfs),
+            quoted,
+            err,
+        )?,
         &|s| statfs_path(s).map(|_| ()),
     )?;
     let files = narrow(
@@ -434,9 +448,18 @@ fn grants(
         (None, inherited) => inherited.unwrap_or(false),
     };
     Ok(Grants {
-        http: http.iter().map(|s| UrlPrefix::parse(s).expect("checked")).collect(),
-        tcp: tcp.iter().map(|s| Endpoint::parse(s).expect("checked")).collect(),
-        udp: udp.iter().map(|s| Endpoint::parse(s).expect("checked")).collect(),
+        http: http
+            .iter()
+            .map(|s| UrlPrefix::parse(s).expect("checked"))
+            .collect(),
+        tcp: tcp
+            .iter()
+            .map(|s| Endpoint::parse(s).expect("checked"))
+            .collect(),
+        udp: udp
+            .iter()
+            .map(|s| Endpoint::parse(s).expect("checked"))
+            .collect(),
         files: files
             .iter()
             .map(|f| match f {
@@ -527,7 +550,12 @@ pub fn resolve(
         let plugin_grants = match &entry.grants {
             None => global_resolved.clone(),
             Some(own) => grants(own, Some(global_grants), &|field, m| {
-                error(format!("plugins[{i}].grants.{field}"), Some(i), Some(field), m)
+                error(
+                    format!("plugins[{i}].grants.{field}"),
+                    Some(i),
+                    Some(field),
+                    m,
+                )
             })?,
         };
         let targets = match &entry.targets {

@@ -18,8 +18,8 @@ pub mod names {
     pub const UP: &str = "wasm_exporter_plugin_up";
     /// Wall time of the plugin's collect in this scrape.
     pub const DURATION: &str = "wasm_exporter_plugin_scrape_duration_seconds";
-    /// Failures by reason (counter; `_total` is added on exposition).
-    pub const FAILURES: &str = "wasm_exporter_plugin_failures";
+    /// Failures by reason (counter).
+    pub const FAILURES: &str = "wasm_exporter_plugin_failures_total";
     /// Fuel burned by this scrape's collect.
     pub const FUEL: &str = "wasm_exporter_plugin_fuel_consumed";
     /// Peak linear memory of this scrape's instance.
@@ -27,16 +27,16 @@ pub mod names {
     /// Samples returned by this scrape's collect.
     pub const SERIES: &str = "wasm_exporter_plugin_series";
     /// Log records dropped by the plugin's rate limit (counter).
-    pub const LOG_DROPPED: &str = "wasm_exporter_plugin_log_records_dropped";
+    pub const LOG_DROPPED: &str = "wasm_exporter_plugin_log_records_dropped_total";
     /// File hash and WIT version of the serving version (info).
     pub const INFO: &str = "wasm_exporter_plugin";
     /// The host's version (info).
     pub const BUILD: &str = "wasm_exporter_build";
     /// Loads of new plugin versions by result (counter).
-    pub const RELOADS: &str = "wasm_exporter_plugin_reloads";
+    pub const RELOADS: &str = "wasm_exporter_plugin_reloads_total";
     /// Refused attempts to reach what was not granted, by capability
     /// (counter).
-    pub const DENIED: &str = "wasm_exporter_plugin_denied";
+    pub const DENIED: &str = "wasm_exporter_plugin_denied_total";
 }
 
 fn gauge(name: &str, help: &str, unit: Option<&str>) -> MetricFamily {

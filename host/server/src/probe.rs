@@ -138,7 +138,10 @@ mod tests {
         assert!(r.allows("[::1]:80"));
         assert!(r.allows("db.internal:5432"));
         assert!(r.allows("https://api.example.com/health"));
-        assert!(!r.allows("example.com"), "the domain itself is not under it");
+        assert!(
+            !r.allows("example.com"),
+            "the domain itself is not under it"
+        );
         assert!(!r.allows("evilexample.com"));
         assert!(!r.allows("10.0.0.1"));
         assert!(!r.allows("http://user@127.0.0.1/"));

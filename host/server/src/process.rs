@@ -61,9 +61,7 @@ fn read() -> Option<Vec<MetricFamily>> {
     };
     Some(vec![
         MetricFamily::single(
-            // A counter's family name is its base; `_total` is added on
-            // exposition.
-            "process_cpu_seconds",
+            "process_cpu_seconds_total",
             "Total user and system CPU time spent in seconds.",
             MetricType::Counter,
             (utime + stime) / ticks,
@@ -116,11 +114,7 @@ mod tests {
     fn process_families_are_read_and_plausible() {
         let families = families();
         assert_eq!(families.len(), SAMPLE_NAMES.len());
-        let value = |name: &str| match &families
-            .iter()
-            .find(|f| f.name == name || format!("{}_total", f.name) == name)
-            .unwrap()
-            .metrics[0]
+        let value = |name: &str| match &families.iter().find(|f| f.name == name).unwrap().metrics[0]
             .value
         {
             Value::Gauge(v) | Value::Counter(v) => *v,

@@ -328,12 +328,12 @@ impl Reloader {
                     .map_or(0.0, |d| d.as_secs_f64()),
             ),
             counter(
-                "wasm_exporter_plugin_compilations",
+                "wasm_exporter_plugin_compilations_total",
                 "Plugin files compiled (not found in the compile cache).",
                 self.runtime.compilations(),
             ),
             counter(
-                "wasm_exporter_plugin_compile_cache_hits",
+                "wasm_exporter_plugin_compile_cache_hits_total",
                 "Plugin files loaded from the compile cache.",
                 self.runtime.cache_hits(),
             ),

@@ -108,7 +108,11 @@ fn answer<T>(result: FsResult<T>) -> wasmtime::Result<Result<T, ErrorCode>> {
 }
 
 /// Refuses, or lets through, a path-taking call.
-fn refused(store: &mut StoreContextMut<'_, Sandbox>, fd: &Resource<Descriptor>, path: &str) -> bool {
+fn refused(
+    store: &mut StoreContextMut<'_, Sandbox>,
+    fd: &Resource<Descriptor>,
+    path: &str,
+) -> bool {
     let sandbox = store.data_mut();
     sandbox.host_work.call(path.len());
     match check(sandbox, fd, path) {

@@ -18,9 +18,7 @@ use std::time::Instant;
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use wasmtime::component::Linker;
-use wasmtime_wasi_http::{
-    Error, RequestOptions, WasiHttpCtxView, WasiHttpHooks, WasiHttpView,
-};
+use wasmtime_wasi_http::{Error, RequestOptions, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
 
 use crate::grants::{Capability, Host, has_dot_segment};
 use crate::sandbox::{HttpHooks, Reach, Sandbox};
@@ -52,7 +50,11 @@ fn refusal(reach: &Reach, uri: &http::Uri) -> Option<String> {
     if authority.as_str().contains('@') || has_dot_segment(uri.path()) {
         return Some(shown);
     }
-    let default_port = if scheme.eq_ignore_ascii_case("https") { 443 } else { 80 };
+    let default_port = if scheme.eq_ignore_ascii_case("https") {
+        443
+    } else {
+        80
+    };
     let Ok(host) = Host::parse(authority.host()) else {
         return Some(shown);
     };
@@ -99,8 +101,8 @@ impl WasiHttpHooks for HttpHooks {
         let cap = reach.memory_bytes;
         Box::new(async move {
             use http_body_util::BodyExt;
-            let (response, io) = wasmtime_wasi_http::default_send_request(request, Some(options))
-                .await?;
+            let (response, io) =
+                wasmtime_wasi_http::default_send_request(request, Some(options)).await?;
             let response = response.map(|body| {
                 Capped {
                     body,
