@@ -12,7 +12,7 @@ use std::time::Duration;
 mod host_process;
 
 use host_process::HostProcess;
-pub use host_process::{binary, target_dir};
+pub use host_process::{binary, die_with_parent, target_dir};
 
 /// The repository root.
 pub fn repo_root() -> PathBuf {

@@ -23,3 +23,4 @@ mod pool;
 mod prometheus;
 mod properties;
 mod startup;
+mod systems;

@@ -1,5 +1,5 @@
-//! Debian packages the tasks need (Go for the peer benchmark, Prometheus
-//! for the end-to-end tests), installed with apt-get when missing: as root,
+//! Debian packages the tasks need (Go for the peer benchmark; Prometheus,
+//! Redis, nginx and Debian's exporters for the end-to-end tests), installed with apt-get when missing: as root,
 //! or through sudo otherwise.
 
 use std::path::Path;
@@ -99,24 +99,40 @@ pub fn privileged(program: &str) -> Command {
     }
 }
 
-/// The binaries of Debian's `prometheus` package that the end-to-end tests
-/// run (`tests/all/prometheus.rs`).
-pub const PROMETHEUS_BINARIES: [&str; 2] = ["/usr/bin/prometheus", "/usr/bin/promtool"];
+/// Debian packages the end-to-end tests run, with the binaries of each
+/// they use. Only the binaries are used: the tests start their own servers
+/// on loopback, with their own configuration.
+pub const TEST_PACKAGES: [(&str, &[&str]); 7] = [
+    // tests/all/prometheus.rs
+    ("prometheus", &["/usr/bin/prometheus", "/usr/bin/promtool"]),
+    // The systems the real plugins observe (tests/all/systems.rs)...
+    ("redis-server", &["/usr/bin/redis-server", "/usr/bin/redis-cli"]),
+    ("nginx", &["/usr/sbin/nginx"]),
+    // ...and the exporters they are checked against.
+    ("prometheus-redis-exporter", &["/usr/bin/prometheus-redis-exporter"]),
+    ("prometheus-nginx-exporter", &["/usr/bin/prometheus-nginx-exporter"]),
+    ("prometheus-node-exporter", &["/usr/bin/prometheus-node-exporter"]),
+    ("prometheus-blackbox-exporter", &["/usr/bin/prometheus-blackbox-exporter"]),
+];
 
-/// Installs Debian's `prometheus` package unless its binaries are there.
-/// Only the binaries are used: the tests start their own server.
-pub fn ensure_prometheus(workspace: &Workspace) -> Result<()> {
-    let missing = || {
-        PROMETHEUS_BINARIES
+/// Installs the [`TEST_PACKAGES`] whose binaries are missing, in one
+/// apt-get run.
+pub fn ensure_test_packages(workspace: &Workspace) -> Result<()> {
+    let missing = || -> Vec<&str> {
+        TEST_PACKAGES
             .iter()
-            .any(|binary| !Path::new(binary).is_file())
+            .filter(|(_, binaries)| binaries.iter().any(|b| !Path::new(b).is_file()))
+            .map(|(package, _)| *package)
+            .collect()
     };
-    if !missing() {
+    let packages = missing();
+    if packages.is_empty() {
         return Ok(());
     }
-    install(workspace, &["prometheus"], Recommends::Skip)?;
-    if missing() {
-        bail!("{PROMETHEUS_BINARIES:?} are still missing after installing the prometheus package");
+    install(workspace, &packages, Recommends::Skip)?;
+    let still = missing();
+    if !still.is_empty() {
+        bail!("the binaries of {still:?} are still missing after installing them");
     }
     Ok(())
 }

@@ -108,7 +108,7 @@ fn run(host_args: &[OsString]) -> Result<()> {
 fn test(cargo_args: &[OsString]) -> Result<()> {
     let workspace = Workspace::locate()?;
     layers::check(&workspace)?;
-    apt::ensure_prometheus(&workspace)?;
+    apt::ensure_test_packages(&workspace)?;
     let venv = python::ensure_venv(&workspace)?;
     plugins::build(&workspace)?;
     let mut cargo = workspace.cargo();
