@@ -135,7 +135,11 @@ fn predict(plan: &Plan) -> Prediction {
                 series: 0,
                 memory: None,
             }];
-            let merged = merge(&mut outcomes, &wasm_exporter::process::SAMPLE_NAMES);
+            let merged = merge(
+                &mut outcomes,
+                &mut [],
+                &wasm_exporter::process::SAMPLE_NAMES,
+            );
             match &outcomes[0].result {
                 Ok(_) => Prediction::Up(merged),
                 Err(_) => Prediction::Down(&["conflict"]),

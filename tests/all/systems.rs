@@ -74,7 +74,11 @@ impl Daemon {
         let deadline = Instant::now() + START_TIMEOUT;
         while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
             if let Some(status) = self.child.try_wait().unwrap() {
-                panic!("{} exited ({status}) before listening:\n{}", self.name, self.log());
+                panic!(
+                    "{} exited ({status}) before listening:\n{}",
+                    self.name,
+                    self.log()
+                );
             }
             assert!(
                 Instant::now() < deadline,
@@ -238,7 +242,10 @@ http {{
 /// One of Debian's Prometheus exporters (`/usr/bin/prometheus-<name>`),
 /// listening on a free loopback port, with `args` after the address.
 pub fn exporter(name: &'static str, args: &[&str]) -> Daemon {
-    let binary = installed(&format!("/usr/bin/prometheus-{name}"), &format!("prometheus-{name}"));
+    let binary = installed(
+        &format!("/usr/bin/prometheus-{name}"),
+        &format!("prometheus-{name}"),
+    );
     let dir = TempDir::new(name);
     let port = free_port();
     let mut command = Command::new(binary);
@@ -282,9 +289,10 @@ impl Families {
                 // A histogram's or summary's samples belong to the family
                 // named in the TYPE line before them.
                 let family = if name == current
-                    || name.strip_prefix(current.as_str()).is_some_and(|suffix| {
-                        ["_bucket", "_sum", "_count"].contains(&suffix)
-                    }) {
+                    || name
+                        .strip_prefix(current.as_str())
+                        .is_some_and(|suffix| ["_bucket", "_sum", "_count"].contains(&suffix))
+                {
                     current.clone()
                 } else {
                     name.clone()
@@ -338,7 +346,9 @@ fn parse_sample(line: &str) -> (String, Vec<(String, String)>, f64) {
         "NaN" => f64::NAN,
         "+Inf" => f64::INFINITY,
         "-Inf" => f64::NEG_INFINITY,
-        v => v.parse().unwrap_or_else(|_| panic!("bad value in {line:?}")),
+        v => v
+            .parse()
+            .unwrap_or_else(|_| panic!("bad value in {line:?}")),
     };
     let Some((name, rest)) = series.split_once('{') else {
         return (series.to_owned(), Vec::new(), value);
@@ -453,7 +463,11 @@ fn redis_and_nginx_start_on_loopback_and_stop() {
     assert_eq!(redis_info(&redis)["tcp_port"], redis.port.to_string());
     let nginx = nginx();
     let status = crate::common::get(&nginx.url("/stub_status"), &[]);
-    assert!(status.body.starts_with("Active connections:"), "{}", status.body);
+    assert!(
+        status.body.starts_with("Active connections:"),
+        "{}",
+        status.body
+    );
     let (redis_port, nginx_port) = (redis.port, nginx.port);
     drop((redis, nginx));
     assert!(TcpStream::connect(("127.0.0.1", redis_port)).is_err());

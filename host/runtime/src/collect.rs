@@ -116,7 +116,7 @@ pub async fn collect(
         fuel_consumed,
         memory_peak_bytes,
         series,
-        memory: reservation,
+        memory: reservation.map(Arc::new),
     }
 }
 

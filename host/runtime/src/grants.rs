@@ -251,6 +251,13 @@ impl FileGrant {
         if host_path.parent().is_none() {
             return Err(format!("{host:?}: the root directory cannot be granted"));
         }
+        // A file is reached through its directory, by its own name.
+        if !dir && Path::new(guest).file_name() != host_path.file_name() {
+            return Err(format!(
+                "the file {host:?} cannot be seen under another name ({guest:?}): \
+                 keep its name, or grant its directory"
+            ));
+        }
         // A process's own files are its environment, memory and open files:
         // the host's, or another process's.
         if let Ok(rest) = host_path.strip_prefix("/proc")
@@ -474,5 +481,9 @@ mod tests {
         let d = FileGrant::new("/tmp", Some("/data")).unwrap();
         assert!(d.dir);
         assert_eq!(d.guest, "/data");
+        // A file keeps its name wherever it is seen.
+        assert!(FileGrant::new("/proc/loadavg", Some("/host/proc/loadavg")).is_ok());
+        let renamed = FileGrant::new("/proc/loadavg", Some("/load")).unwrap_err();
+        assert!(renamed.contains("keep its name"), "{renamed}");
     }
 }

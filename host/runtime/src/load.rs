@@ -309,12 +309,16 @@ fn check_exports(
 pub fn grant_needed(interface: &str) -> Option<&'static str> {
     let name = interface.split('@').next().unwrap_or(interface);
     match name {
-        "wasi:http/outgoing-handler" => Some("http"),
-        "wasi:sockets/tcp" | "wasi:sockets/tcp-create-socket" => Some("tcp (or probe_target)"),
-        "wasi:sockets/udp" | "wasi:sockets/udp-create-socket" => Some("udp"),
-        "wasi:sockets/ip-name-lookup" => Some("a name in tcp or udp (or probe_target)"),
-        "wasi:filesystem/preopens" => Some("files"),
-        "wasm-exporter:collector/fs-stats" => Some("statfs"),
+        "wasi:http/outgoing-handler" => Some("grants.http"),
+        "wasi:sockets/tcp" | "wasi:sockets/tcp-create-socket" => {
+            Some("grants.tcp or grants.probe_target")
+        }
+        "wasi:sockets/udp" | "wasi:sockets/udp-create-socket" => Some("grants.udp"),
+        "wasi:sockets/ip-name-lookup" => {
+            Some("a host name in grants.tcp or grants.udp, or grants.probe_target")
+        }
+        "wasi:filesystem/preopens" => Some("grants.files"),
+        "wasm-exporter:collector/fs-stats" => Some("grants.statfs"),
         _ => None,
     }
 }

@@ -7,6 +7,7 @@
 //! but the memory budget's reservation.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use wasm_exporter_exposition::merge::Conflict;
@@ -39,11 +40,14 @@ pub enum FailureReason {
     Load,
     /// The host could not run it (e.g. the instance pool was exhausted).
     Host,
+    /// It was not run: it failed the scrapes before in a row, and waits
+    /// out its back-off.
+    Backoff,
 }
 
 impl FailureReason {
     /// Every reason, in label order.
-    pub const ALL: [FailureReason; 10] = [
+    pub const ALL: [FailureReason; 11] = [
         FailureReason::Timeout,
         FailureReason::Fuel,
         FailureReason::Memory,
@@ -54,6 +58,7 @@ impl FailureReason {
         FailureReason::Conflict,
         FailureReason::Load,
         FailureReason::Host,
+        FailureReason::Backoff,
     ];
 
     /// The label value.
@@ -69,6 +74,7 @@ impl FailureReason {
             FailureReason::Conflict => "conflict",
             FailureReason::Load => "load",
             FailureReason::Host => "host",
+            FailureReason::Backoff => "backoff",
         }
     }
 
@@ -153,7 +159,9 @@ pub struct Outcome {
     pub series: u64,
     /// The share of the host's memory budget its families hold, given
     /// back when it is dropped (with the families' last user).
-    pub memory: Option<Reservation>,
+    /// Shared by every scrape that serves these families (a cached or
+    /// shared result).
+    pub memory: Option<Arc<Reservation>>,
 }
 
 impl Outcome {

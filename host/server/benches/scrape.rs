@@ -97,6 +97,7 @@ fn registry_of(
             config,
             grants: Default::default(),
             targets: None,
+            reuse: Default::default(),
         };
         let bytes = std::fs::read(&path).unwrap();
         let stamp = FileStamp {

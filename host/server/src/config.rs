@@ -50,6 +50,7 @@ use wasm_exporter_runtime::limits::{PluginLimits, check_memory_bytes};
 use wasm_exporter_runtime::load::plugin_name;
 
 use crate::probe::TargetRule;
+use crate::reuse::{ReusePolicy, show_duration};
 
 /// A configuration error. Its `Display` names the file, line and field.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -120,6 +121,58 @@ pub struct LimitOverrides {
     /// its own `grants` narrow them.
     #[serde(default)]
     pub grants: Option<GrantsEntry>,
+    /// Only in `global`: the default of each plugin's `cache_ttl`.
+    pub cache_ttl: Option<String>,
+    /// Only in `global`: the default of `serve_stale_on_error`.
+    pub serve_stale_on_error: Option<bool>,
+    /// Only in `global`: the default of `stale_max_age`.
+    pub stale_max_age: Option<String>,
+    /// Only in `global`: the default back-off.
+    pub backoff: Option<BackoffEntry>,
+}
+
+/// When to back off a plugin that keeps failing, as written.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct BackoffEntry {
+    /// Failures in a row that start it (0: never back off).
+    pub after: Option<u32>,
+    /// The first wait (`30s`).
+    pub initial: Option<String>,
+    /// The longest wait (`5m`).
+    pub max: Option<String>,
+}
+
+/// The reuse settings of `global` or of one plugin, as written.
+struct ReuseOverrides<'a> {
+    cache_ttl: &'a Option<String>,
+    serve_stale_on_error: &'a Option<bool>,
+    stale_max_age: &'a Option<String>,
+    backoff: &'a Option<BackoffEntry>,
+}
+
+impl LimitOverrides {
+    fn reuse(&self) -> ReuseOverrides<'_> {
+        ReuseOverrides {
+            cache_ttl: &self.cache_ttl,
+            serve_stale_on_error: &self.serve_stale_on_error,
+            stale_max_age: &self.stale_max_age,
+            backoff: &self.backoff,
+        }
+    }
+
+    /// The first field only `global` may set, if set here.
+    fn global_only_field(&self) -> Option<&'static str> {
+        [
+            ("grants", self.grants.is_some()),
+            ("cache_ttl", self.cache_ttl.is_some()),
+            ("serve_stale_on_error", self.serve_stale_on_error.is_some()),
+            ("stale_max_age", self.stale_max_age.is_some()),
+            ("backoff", self.backoff.is_some()),
+        ]
+        .into_iter()
+        .find_map(|(field, set)| set.then_some(field))
+    }
 }
 
 /// Capability grants as written; every kind optional. In `global` they are
@@ -182,6 +235,29 @@ pub struct PluginEntry {
     /// CIDRs, host names, `*.domain`); others are refused with 400.
     #[serde(default)]
     pub targets: Option<Vec<String>>,
+    /// Serve a good result again for this long (`30s`); none by default.
+    #[serde(default)]
+    pub cache_ttl: Option<String>,
+    /// On failure, serve the last good result (marked stale).
+    #[serde(default)]
+    pub serve_stale_on_error: Option<bool>,
+    /// The oldest last good result served on failure (`1h` by default).
+    #[serde(default)]
+    pub stale_max_age: Option<String>,
+    /// When to stop running it for a while after failures in a row.
+    #[serde(default)]
+    pub backoff: Option<BackoffEntry>,
+}
+
+impl PluginEntry {
+    fn reuse(&self) -> ReuseOverrides<'_> {
+        ReuseOverrides {
+            cache_ttl: &self.cache_ttl,
+            serve_stale_on_error: &self.serve_stale_on_error,
+            stale_max_age: &self.stale_max_age,
+            backoff: &self.backoff,
+        }
+    }
 }
 
 /// A configuration value: inline, or a reference to a secret.
@@ -227,6 +303,8 @@ pub struct PluginSpec {
     pub grants: Grants,
     /// The targets `/probe` may ask it about; none: any.
     pub targets: Option<TargetRule>,
+    /// How its results are reused: cache, stale results, back-off.
+    pub reuse: ReusePolicy,
 }
 
 impl fmt::Debug for PluginSpec {
@@ -239,6 +317,7 @@ impl fmt::Debug for PluginSpec {
             .field("limits", &self.limits)
             .field("config_keys", &keys)
             .field("grants", &self.grants.summary())
+            .field("reuse", &self.reuse)
             .finish()
     }
 }
@@ -356,6 +435,53 @@ fn apply(
         }
     }
     Ok(limits)
+}
+
+/// Resolves written reuse settings over `base`.
+fn reuse_policy(
+    base: &ReusePolicy,
+    written: &ReuseOverrides<'_>,
+    err: &dyn Fn(&str, String) -> ConfigError,
+) -> Result<ReusePolicy, ConfigError> {
+    let positive = |field: &str, text: &str| -> Result<Duration, ConfigError> {
+        let d = parse_duration(text).map_err(|m| err(field, m))?;
+        if d.is_zero() {
+            return Err(err(field, "must be more than 0".into()));
+        }
+        Ok(d)
+    };
+    let mut policy = base.clone();
+    if let Some(ttl) = written.cache_ttl {
+        policy.cache_ttl = Some(positive("cache_ttl", ttl)?);
+    }
+    if let Some(stale) = *written.serve_stale_on_error {
+        policy.serve_stale_on_error = stale;
+    }
+    if let Some(age) = written.stale_max_age {
+        policy.stale_max_age = positive("stale_max_age", age)?;
+    }
+    if let Some(backoff) = written.backoff {
+        if let Some(after) = backoff.after {
+            policy.backoff.after = after;
+        }
+        if let Some(initial) = &backoff.initial {
+            policy.backoff.initial = positive("backoff.initial", initial)?;
+        }
+        if let Some(max) = &backoff.max {
+            policy.backoff.max = positive("backoff.max", max)?;
+        }
+        if policy.backoff.max < policy.backoff.initial {
+            return Err(err(
+                "backoff",
+                format!(
+                    "max ({}) is shorter than initial ({})",
+                    show_duration(policy.backoff.max),
+                    show_duration(policy.backoff.initial)
+                ),
+            ));
+        }
+    }
+    Ok(policy)
 }
 
 /// Resolves written grants: `own` over `global` (where `global` lists a
@@ -506,6 +632,11 @@ pub fn resolve(
     let global_resolved = grants(global_grants, None, &|field, m| {
         error(format!("global.grants.{field}"), None, Some(field), m)
     })?;
+    let global_reuse = reuse_policy(
+        &ReusePolicy::default(),
+        &file.global.reuse(),
+        &|field, m| error(format!("global.{field}"), None, Some(field), m),
+    )?;
     let mut resolved = ResolvedConfig::default();
     let mut names: HashMap<String, String> = HashMap::new();
 
@@ -531,14 +662,17 @@ pub fn resolve(
                 format!("plugin name {name:?} is already used by {other}"),
             ));
         }
-        if entry.limits.grants.is_some() {
+        if let Some(field) = entry.limits.global_only_field() {
             return Err(error(
-                format!("plugins[{i}].limits.grants"),
+                format!("plugins[{i}].limits.{field}"),
                 Some(i),
-                Some("grants"),
-                format!("grants go beside the limits: plugins[{i}].grants"),
+                Some(field),
+                format!("{field} goes beside the limits: plugins[{i}].{field}"),
             ));
         }
+        let reuse = reuse_policy(&global_reuse, &entry.reuse(), &|field, m| {
+            error(format!("plugins[{i}].{field}"), Some(i), Some(field), m)
+        })?;
         let limits = apply(&global, &entry.limits, &|field, m| {
             error(
                 format!("plugins[{i}].limits.{field}"),
@@ -589,6 +723,7 @@ pub fn resolve(
                 config,
                 grants: plugin_grants,
                 targets,
+                reuse,
             },
         );
     }
@@ -628,6 +763,7 @@ pub fn resolve(
                     config: Vec::new(),
                     grants: global_resolved.clone(),
                     targets: None,
+                    reuse: global_reuse.clone(),
                 },
             );
         }
@@ -663,11 +799,11 @@ pub fn whole_millis(d: Duration) -> u64 {
 }
 
 /// Parses a duration the way Prometheus flags and files write them:
-/// `500ms`, `5s`, `1.5s`, `2m`.
+/// `500ms`, `5s`, `1.5s`, `2m`, `1h`.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let split = s
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .ok_or_else(|| format!("{s:?} has no unit (use ms, s or m)"))?;
+        .ok_or_else(|| format!("{s:?} has no unit (use ms, s, m or h)"))?;
     let (number, unit) = s.split_at(split);
     let n: f64 = number
         .parse()
@@ -676,7 +812,8 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         "ms" => n / 1e3,
         "s" => n,
         "m" => n * 60.0,
-        _ => return Err(format!("{s:?}: unknown unit {unit:?} (use ms, s or m)")),
+        "h" => n * 3600.0,
+        _ => return Err(format!("{s:?}: unknown unit {unit:?} (use ms, s, m or h)")),
     };
     // `from_secs_f64` would panic on a duration past `Duration::MAX`.
     Duration::try_from_secs_f64(secs).map_err(|_| format!("{s:?} is too long"))
@@ -901,7 +1038,8 @@ mod tests {
         assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
         assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
         assert!(parse_duration("5").is_err());
-        assert!(parse_duration("5h").is_err());
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        assert!(parse_duration("5d").is_err());
         assert!(parse_duration("99999999999999999999999s").is_err());
         assert!(parse_duration(&format!("{}s", "9".repeat(400))).is_err());
     }

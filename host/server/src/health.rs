@@ -37,6 +37,11 @@ pub mod names {
     /// Refused attempts to reach what was not granted, by capability
     /// (counter).
     pub const DENIED: &str = "wasm_exporter_plugin_denied_total";
+    /// 1 if this scrape served the plugin's last good result in place of a
+    /// failed one.
+    pub const STALE: &str = "wasm_exporter_plugin_stale";
+    /// Calls of the plugin's collect (counter).
+    pub const COLLECTS: &str = "wasm_exporter_plugin_collects_total";
 }
 
 fn gauge(name: &str, help: &str, unit: Option<&str>) -> MetricFamily {
@@ -51,7 +56,11 @@ fn plugin_label(name: &str) -> Vec<Label> {
 
 /// The health families for the plugins of one scrape. `outcomes` holds one
 /// entry per scraped plugin, in the order of `plugins`' keys.
-pub fn plugin_families(plugins: &PluginMap, outcomes: &[Outcome]) -> Vec<MetricFamily> {
+pub fn plugin_families(
+    plugins: &PluginMap,
+    outcomes: &[Outcome],
+    stale: &[bool],
+) -> Vec<MetricFamily> {
     let mut up = gauge(
         names::UP,
         "1 if the plugin's collect succeeded in this scrape, 0 if not.",
@@ -102,13 +111,32 @@ pub fn plugin_families(plugins: &PluginMap, outcomes: &[Outcome]) -> Vec<MetricF
         "Loads of new versions of the plugin's file, by result; after a failure the previous version keeps serving.",
         MetricType::Counter,
     );
-    for outcome in outcomes {
+    let mut stale_family = gauge(
+        names::STALE,
+        "1 if the plugin failed in this scrape and its last good result was served in place of it (serve_stale_on_error).",
+        None,
+    );
+    let mut collects = MetricFamily::new(
+        names::COLLECTS,
+        "Calls of the plugin's collect; scrapes served from its cache, by a call shared with a concurrent scrape, or skipped by its back-off make none.",
+        MetricType::Counter,
+    );
+    for (i, outcome) in outcomes.iter().enumerate() {
         let Some(plugin) = plugins.get(&outcome.plugin) else {
             continue;
         };
         let name = &outcome.plugin;
         let ok = outcome.result.is_ok();
         up.push(plugin_label(name), Value::Gauge(if ok { 1.0 } else { 0.0 }));
+        let served_stale = stale.get(i).copied().unwrap_or(false);
+        stale_family.push(
+            plugin_label(name),
+            Value::Gauge(if served_stale { 1.0 } else { 0.0 }),
+        );
+        collects.push(
+            plugin_label(name),
+            Value::Counter(plugin.stats.collects() as f64),
+        );
         duration.push(
             plugin_label(name),
             Value::Gauge(outcome.duration.as_secs_f64()),
@@ -163,7 +191,18 @@ pub fn plugin_families(plugins: &PluginMap, outcomes: &[Outcome]) -> Vec<MetricF
         }
     }
     vec![
-        up, duration, failures, fuel, memory, series, dropped, info, reloads, denied,
+        up,
+        duration,
+        failures,
+        fuel,
+        memory,
+        series,
+        dropped,
+        info,
+        reloads,
+        denied,
+        stale_family,
+        collects,
     ]
 }
 

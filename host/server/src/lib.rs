@@ -14,6 +14,8 @@
 //! - [`config`]: the configuration file and the plugin set it describes;
 //! - [`stats`]: each plugin's counters and last state, kept across
 //!   versions;
+//! - [`reuse`]: a plugin's results reused: the cache, calls shared by
+//!   concurrent scrapes, stale results on error, and back-off;
 //! - [`registry`]: the set of plugins a scrape sees, changeable while
 //!   scrapes run;
 //! - [`reload`]: hot swap: watching files, reloading on demand, replacing a
@@ -40,6 +42,7 @@ pub mod probe;
 pub mod process;
 pub mod registry;
 pub mod reload;
+pub mod reuse;
 pub mod scrape;
 pub mod stats;
 

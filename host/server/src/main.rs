@@ -401,9 +401,7 @@ async fn check_config(args: CheckConfigArgs) -> Result<ExitCode> {
                     .imports
                     .iter()
                     .filter(|i| !load::granted_for(&spec.grants, i))
-                    .filter_map(|i| {
-                        load::grant_needed(i).map(|g| format!("{i} (needs grants.{g})"))
-                    })
+                    .filter_map(|i| load::grant_needed(i).map(|g| format!("{i} (needs {g})")))
                     .collect();
                 if ungranted.is_empty() {
                     println!(

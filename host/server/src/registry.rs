@@ -17,6 +17,7 @@ use wasm_exporter_runtime::load::PluginVersion;
 use wasm_exporter_runtime::sandbox::PluginContext;
 
 use crate::probe::TargetRule;
+use crate::reuse::Results;
 use crate::stats::PluginStats;
 
 /// A snapshot of a registry: plugins by name, sorted.
@@ -39,6 +40,9 @@ pub struct RegisteredPlugin {
     pub context: Arc<PluginContext>,
     /// Its counters and last state, kept across versions.
     pub stats: Arc<PluginStats>,
+    /// Its cached and last good results, failure streaks and calls in
+    /// flight, per request; a new version starts afresh.
+    pub results: Results,
     /// The file as last examined (the serving version's, or that of a newer
     /// file that failed to load while this version kept serving).
     pub stamp: std::sync::Mutex<Option<FileStamp>>,
@@ -158,6 +162,7 @@ mod tests {
             targets: None,
             context: Arc::new(PluginContext::new(name, vec![])),
             stats: Arc::new(PluginStats::default()),
+            results: Results::default(),
             stamp: Default::default(),
         })
     }

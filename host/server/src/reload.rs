@@ -31,6 +31,7 @@ use wasm_exporter_runtime::sandbox::PluginContext;
 
 use crate::config::{self, ConfigError, PluginSpec, ResolvedConfig};
 use crate::registry::{FileStamp, PluginState, RegisteredPlugin, Registry};
+use crate::reuse::Results;
 use crate::stats::PluginStats;
 
 /// How long a freshly modified file that fails to load is given to finish
@@ -427,6 +428,7 @@ fn same_spec(plugin: &RegisteredPlugin, spec: &PluginSpec) -> bool {
         && plugin.context.config == sorted(&spec.config)
         && *plugin.context.grants == spec.grants
         && plugin.targets == spec.targets
+        && *plugin.results.policy() == spec.reuse
 }
 
 fn sorted(config: &[(String, String)]) -> Vec<(String, String)> {
@@ -537,6 +539,7 @@ pub async fn load_spec(
         targets: spec.targets.clone(),
         context,
         stats: stats.unwrap_or_default(),
+        results: Results::new(spec.reuse.clone()),
         stamp: std::sync::Mutex::new(Some(stamp)),
     };
     (plugin, outcome)

@@ -21,6 +21,7 @@ use crate::health;
 use crate::probe;
 use crate::process;
 use crate::registry::{PluginMap, PluginState, RegisteredPlugin};
+use crate::reuse::{Served, Stale};
 
 /// Subtracted from Prometheus' scrape timeout
 /// (`X-Prometheus-Scrape-Timeout-Seconds`) so the answer arrives before
@@ -88,7 +89,7 @@ pub struct ScrapeResult {
     pub outcomes: Vec<Outcome>,
     /// The share of the host's memory budget `families` hold: keep it
     /// until they are sent.
-    pub memory: Vec<Reservation>,
+    pub memory: Vec<Arc<Reservation>>,
 }
 
 /// Runs one scrape over the plugins of `snapshot`.
@@ -107,27 +108,29 @@ pub async fn scrape(snapshot: Arc<PluginMap>, request: Arc<ScrapeRequest>) -> Sc
         .find_map(|p| p.version())
         .map(|v| v.runtime().clone());
     let calls = collect_all(selected, request.clone());
-    let mut outcomes = match runtime {
+    let served = match runtime {
         Some(runtime) => runtime.run(calls).await.unwrap_or_else(|| {
             names
                 .iter()
                 .map(|name| {
-                    Outcome::not_run(
+                    Served::fresh(Outcome::not_run(
                         name,
                         Failure::new(FailureReason::Host, "the plugin threads are stopping"),
-                    )
+                    ))
                 })
                 .collect()
         }),
         None => calls.await,
     };
+    let (mut outcomes, mut stale): (Vec<Outcome>, Vec<Option<Stale>>) =
+        served.into_iter().map(|s| (s.outcome, s.stale)).unzip();
     // A probe's duration sample is the host's; everything `process` writes
     // is the host's on every page.
     let mut host_samples = process::SAMPLE_NAMES.to_vec();
     if !request.host_series {
         host_samples.push(probe::DURATION);
     }
-    let mut families = merge(&mut outcomes, &host_samples);
+    let mut families = merge(&mut outcomes, &mut stale, &host_samples);
     for outcome in &outcomes {
         if let Some(plugin) = snapshot.get(&outcome.plugin) {
             plugin.stats.record(outcome);
@@ -136,7 +139,12 @@ pub async fn scrape(snapshot: Arc<PluginMap>, request: Arc<ScrapeRequest>) -> Sc
             tracing::debug!(plugin = %outcome.plugin, reason = %failure.reason, error = %failure.message, "plugin down for this scrape");
         }
     }
-    families.extend(health::plugin_families(&snapshot, &outcomes));
+    let stale_plugins: Vec<bool> = stale.iter().map(Option::is_some).collect();
+    families.extend(health::plugin_families(
+        &snapshot,
+        &outcomes,
+        &stale_plugins,
+    ));
     if request.host_series {
         families.push(health::build_family());
         families.extend(process::families());
@@ -150,6 +158,7 @@ pub async fn scrape(snapshot: Arc<PluginMap>, request: Arc<ScrapeRequest>) -> Sc
         .iter_mut()
         .filter(|o| o.result.is_ok())
         .filter_map(|o| o.memory.take())
+        .chain(stale.iter_mut().flatten().filter_map(|s| s.memory.take()))
         .collect();
     ScrapeResult {
         families,
@@ -158,17 +167,35 @@ pub async fn scrape(snapshot: Arc<PluginMap>, request: Arc<ScrapeRequest>) -> Sc
     }
 }
 
-/// Merges the families of every plugin that is up, in plugin-name order
-/// (`outcomes` is sorted by name), beside the host's own series. A plugin
-/// whose families conflict with what is already merged is down with
-/// reason `conflict`, and none of its families are served.
-pub fn merge(outcomes: &mut [Outcome], host_samples: &[&str]) -> Vec<MetricFamily> {
+/// Merges the families of every plugin that is up, and the last good
+/// families of those down that serve them (`stale`, beside `outcomes`), in
+/// plugin-name order (`outcomes` is sorted by name), beside the host's own
+/// series. A plugin whose families conflict with what is already merged
+/// is down with reason `conflict`, and none of its families are served
+/// (nor stale ones: they are dropped).
+pub fn merge(
+    outcomes: &mut [Outcome],
+    stale: &mut [Option<Stale>],
+    host_samples: &[&str],
+) -> Vec<MetricFamily> {
     let mut merge = Merge::new(host_samples);
-    for outcome in outcomes.iter_mut() {
-        if let Ok(families) = &mut outcome.result
-            && let Err(conflict) = merge.add(&outcome.plugin, std::mem::take(families))
-        {
-            outcome.result = Err(conflict.into());
+    for (i, outcome) in outcomes.iter_mut().enumerate() {
+        match &mut outcome.result {
+            Ok(families) => {
+                if let Err(conflict) = merge.add(&outcome.plugin, std::mem::take(families)) {
+                    outcome.result = Err(conflict.into());
+                }
+            }
+            Err(_) => {
+                if let Some(slot) = stale.get_mut(i)
+                    && let Some(last) = slot
+                    && merge
+                        .add(&outcome.plugin, std::mem::take(&mut last.families))
+                        .is_err()
+                {
+                    *slot = None;
+                }
+            }
         }
     }
     merge.finish()
@@ -179,7 +206,7 @@ pub fn merge(outcomes: &mut [Outcome], host_samples: &[&str]) -> Vec<MetricFamil
 async fn collect_all(
     plugins: Vec<Arc<RegisteredPlugin>>,
     request: Arc<ScrapeRequest>,
-) -> Vec<Outcome> {
+) -> Vec<Served> {
     let tasks: Vec<_> = plugins
         .into_iter()
         .map(|plugin| {
@@ -187,24 +214,33 @@ async fn collect_all(
             let name = plugin.name.clone();
             let task = tokio::spawn(async move {
                 match &plugin.state {
-                    PluginState::Broken(message) => Outcome::not_run(
+                    PluginState::Broken(message) => Served::fresh(Outcome::not_run(
                         &plugin.name,
                         Failure::new(FailureReason::Load, message.clone()),
-                    ),
+                    )),
                     PluginState::Ready(version) => {
                         let time_allowed = plugin_deadline(
                             &plugin.limits,
                             request.scrape_timeout,
                             request.timeout_offset,
                         );
-                        collect::collect(
+                        let call = collect::collect(
                             version,
                             &plugin.context,
                             &plugin.limits,
                             &request.input,
                             time_allowed,
-                        )
-                        .await
+                        );
+                        plugin
+                            .results
+                            .serve(
+                                &plugin.name,
+                                &plugin.stats,
+                                &request.input,
+                                time_allowed,
+                                call,
+                            )
+                            .await
                     }
                 }
             });
@@ -214,10 +250,10 @@ async fn collect_all(
     let mut outcomes = Vec::with_capacity(tasks.len());
     for (name, task) in tasks {
         outcomes.push(task.await.unwrap_or_else(|e| {
-            Outcome::not_run(
+            Served::fresh(Outcome::not_run(
                 &name,
                 Failure::new(FailureReason::Host, format!("collect task failed: {e}")),
-            )
+            ))
         }));
     }
     outcomes

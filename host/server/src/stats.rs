@@ -15,6 +15,7 @@ use wasm_exporter_runtime::outcome::{FailureReason, Outcome};
 #[derive(Debug, Default)]
 pub struct PluginStats {
     failures: [AtomicU64; FailureReason::ALL.len()],
+    collects: AtomicU64,
     last: Mutex<Option<LastScrape>>,
     reloads_ok: AtomicU64,
     reloads_failed: AtomicU64,
@@ -53,6 +54,17 @@ impl PluginStats {
             duration: outcome.duration,
             series: outcome.series,
         });
+    }
+
+    /// Counts one call of the plugin's `collect` (a scrape served from the
+    /// cache, a call shared with another scrape, or a back-off makes none).
+    pub fn count_collect(&self) {
+        self.collects.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Calls of the plugin's `collect` so far.
+    pub fn collects(&self) -> u64 {
+        self.collects.load(Ordering::Relaxed)
     }
 
     /// Failures so far with `reason`.

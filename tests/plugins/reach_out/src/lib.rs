@@ -39,7 +39,11 @@ impl Collector for ReachOut {
     fn collect(_: &Request) -> Result<Vec<Family>, String> {
         let copy = config_get("as").unwrap_or_default();
         let mut ok = Family::gauge("reach_ok", "1 if the attempt worked, 0 if not.");
+        let mut failed = Vec::new();
         let mut tried = |kind: &str, what: &str, worked: bool| {
+            if !worked {
+                failed.push(format!("{kind} {what}"));
+            }
             ok = std::mem::replace(&mut ok, Family::gauge("x", "x")).with(
                 &[("as", copy.as_str()), ("kind", kind), ("what", what)],
                 if worked { 1.0 } else { 0.0 },
@@ -87,6 +91,9 @@ impl Collector for ReachOut {
         }
         for path in list("statfs") {
             tried("statfs", &path, statfs(&path).is_ok_and(|s| s.blocks > 0));
+        }
+        if config_get("strict").as_deref() == Some("true") && !failed.is_empty() {
+            return Err(format!("failed: {}", failed.join(", ")));
         }
         Ok(vec![ok])
     }
