@@ -13,6 +13,10 @@
 //!   max_quantiles: 64
 //!   max_states: 1024
 //!   grants: { env: [TZ] } # granted to every plugin, unless it narrows them
+//!   cache_ttl: 10s        # reuse settings: defaults for every plugin
+//!   serve_stale_on_error: false
+//!   stale_max_age: 1h
+//!   backoff: { after: 3, initial: 30s, max: 5m }
 //! plugins_dir: plugins/   # serve every *.wasm here too (name = file stem)
 //! plugins:
 //!   - name: redis         # default: the file stem
@@ -20,10 +24,12 @@
 //!     limits: { timeout: 2s }
 //!     grants:             # nothing is reachable unless granted
 //!       tcp: ["127.0.0.1:6379"]
+//!     serve_stale_on_error: true
 //!     config:
 //!       address: 127.0.0.1:6379
 //!       password: { file: /etc/wasm_exporter/redis-password }
 //!       token: { env: REDIS_TOKEN }
+//!       metrics: [{ name: x }]   # a list or map reaches the plugin as JSON
 //!   - path: http_probe.wasm
 //!     targets: [127.0.0.0/8, "*.example.com"]  # what /probe may ask about
 //!     grants: { probe_target: true }
@@ -274,6 +280,9 @@ pub enum ConfigValue {
     Bool(bool),
     /// A secret read from a file or an environment variable of the host.
     Secret(SecretRef),
+    /// A list or a map (other than a secret reference): handed to the
+    /// plugin as JSON text.
+    Structured(serde_json::Value),
 }
 
 /// Where a secret lives. Exactly one field is set.
@@ -708,6 +717,7 @@ pub fn resolve(
                 ConfigValue::Bool(b) => b.to_string(),
                 ConfigValue::Secret(secret) => read_secret(secret, base_dir)
                     .map_err(|m| error(field.clone(), Some(i), Some(key), m))?,
+                ConfigValue::Structured(value) => value.to_string(),
             };
             config.push((key.clone(), value));
         }
@@ -966,6 +976,78 @@ mod tests {
         assert_eq!(e.line, Some(2));
         let e = error("global:\n  fuel: 0\n");
         assert!(e.message.contains("more than 0"));
+    }
+
+    #[test]
+    fn lists_and_maps_reach_the_plugin_as_json() {
+        let text = "plugins:\n  - path: a.wasm\n    config:\n      metrics:\n        - name: x\n          labels: { a: b }\n      flags: [1, true]\n";
+        let path = Path::new("/etc/wasm_exporter/c.yml");
+        let file = parse(text, path).unwrap();
+        let r = resolve(
+            &file,
+            path,
+            Path::new("/etc/wasm_exporter"),
+            Some(text),
+            &PluginLimits::default(),
+        )
+        .unwrap();
+        let config = &r.plugins["a"].config;
+        assert!(
+            config.contains(&(
+                "metrics".into(),
+                r#"[{"labels":{"a":"b"},"name":"x"}]"#.into()
+            )),
+            "{config:?}"
+        );
+        assert!(
+            config.contains(&("flags".into(), "[1,true]".into())),
+            "{config:?}"
+        );
+    }
+
+    #[test]
+    fn reuse_settings_are_read_with_global_defaults() {
+        let text = "global:\n  serve_stale_on_error: true\n  backoff: { after: 5 }\nplugins:\n  - path: a.wasm\n    cache_ttl: 30s\n    backoff: { initial: 1m, max: 10m }\n  - path: b.wasm\n    serve_stale_on_error: false\n    stale_max_age: 2h\n";
+        let path = Path::new("/etc/wasm_exporter/c.yml");
+        let file = parse(text, path).unwrap();
+        let r = resolve(
+            &file,
+            path,
+            Path::new("/etc/wasm_exporter"),
+            Some(text),
+            &PluginLimits::default(),
+        )
+        .unwrap();
+        let a = &r.plugins["a"].reuse;
+        assert_eq!(a.cache_ttl, Some(Duration::from_secs(30)));
+        assert!(a.serve_stale_on_error);
+        assert_eq!(a.backoff.after, 5);
+        assert_eq!(a.backoff.initial, Duration::from_secs(60));
+        assert_eq!(a.backoff.max, Duration::from_secs(600));
+        let b = &r.plugins["b"].reuse;
+        assert_eq!(b.cache_ttl, None);
+        assert!(!b.serve_stale_on_error);
+        assert_eq!(b.stale_max_age, Duration::from_secs(7200));
+        assert_eq!(b.backoff.initial, crate::reuse::DEFAULT_BACKOFF_INITIAL);
+
+        let bad = |text: &str| {
+            let file = parse(text, path).unwrap();
+            resolve(
+                &file,
+                path,
+                Path::new("/etc"),
+                Some(text),
+                &PluginLimits::default(),
+            )
+            .unwrap_err()
+        };
+        let e = bad("plugins:\n  - path: a.wasm\n    backoff: { initial: 10m, max: 1m }\n");
+        assert_eq!(e.field.as_deref(), Some("plugins[0].backoff"));
+        assert!(e.message.contains("shorter than initial"), "{e}");
+        let e = bad("plugins:\n  - path: a.wasm\n    cache_ttl: 0s\n");
+        assert_eq!(e.field.as_deref(), Some("plugins[0].cache_ttl"));
+        let e = bad("plugins:\n  - path: a.wasm\n    limits: { cache_ttl: 5s }\n");
+        assert!(e.message.contains("goes beside the limits"), "{e}");
     }
 
     #[test]
