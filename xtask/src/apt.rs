@@ -102,7 +102,7 @@ pub fn privileged(program: &str) -> Command {
 /// Debian packages the end-to-end tests run, with the binaries of each
 /// they use. Only the binaries are used: the tests start their own servers
 /// on loopback, with their own configuration.
-pub const TEST_PACKAGES: [(&str, &[&str]); 7] = [
+pub const TEST_PACKAGES: [(&str, &[&str]); 8] = [
     // tests/all/prometheus.rs
     ("prometheus", &["/usr/bin/prometheus", "/usr/bin/promtool"]),
     // The systems the real plugins observe (tests/all/systems.rs)...
@@ -113,6 +113,8 @@ pub const TEST_PACKAGES: [(&str, &[&str]); 7] = [
     ("prometheus-nginx-exporter", &["/usr/bin/prometheus-nginx-exporter"]),
     ("prometheus-node-exporter", &["/usr/bin/prometheus-node-exporter"]),
     ("prometheus-blackbox-exporter", &["/usr/bin/prometheus-blackbox-exporter"]),
+    // Certificates for the https probes.
+    ("openssl", &["/usr/bin/openssl"]),
 ];
 
 /// Installs the [`TEST_PACKAGES`] whose binaries are missing, in one

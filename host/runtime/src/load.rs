@@ -313,7 +313,9 @@ pub fn grant_needed(interface: &str) -> Option<&'static str> {
         "wasi:sockets/tcp" | "wasi:sockets/tcp-create-socket" => {
             Some("grants.tcp or grants.probe_target")
         }
-        "wasi:sockets/udp" | "wasi:sockets/udp-create-socket" => Some("grants.udp"),
+        "wasi:sockets/udp" | "wasi:sockets/udp-create-socket" => {
+            Some("grants.udp (or grants.tcp, for std::net)")
+        }
         "wasi:sockets/ip-name-lookup" => {
             Some("a host name in grants.tcp or grants.udp, or grants.probe_target")
         }
@@ -332,7 +334,12 @@ pub fn granted_for(grants: &Grants, interface: &str) -> bool {
         "wasi:sockets/tcp" | "wasi:sockets/tcp-create-socket" => {
             !grants.tcp.is_empty() || grants.probe_target
         }
-        "wasi:sockets/udp" | "wasi:sockets/udp-create-socket" => !grants.udp.is_empty(),
+        // Rust's `std::net` imports the UDP interfaces with the TCP ones:
+        // a plugin granted TCP is not asked for a UDP grant it does not
+        // use (an unlisted address is still refused when used).
+        "wasi:sockets/udp" | "wasi:sockets/udp-create-socket" => {
+            !grants.udp.is_empty() || !grants.tcp.is_empty() || grants.probe_target
+        }
         "wasi:sockets/ip-name-lookup" => {
             grants.tcp.iter().chain(&grants.udp).any(names) || grants.probe_target
         }

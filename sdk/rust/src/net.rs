@@ -26,6 +26,12 @@ impl LineClient {
         for addr in addrs {
             match TcpStream::connect_timeout(&addr, timeout) {
                 Ok(stream) => {
+                    // On WASI a refused connection can come back `Ok`, with
+                    // the refusal as the socket's pending error.
+                    if let Some(e) = stream.take_error().map_err(|e| format!("{address}: {e}"))? {
+                        last = format!("{address}: {e}");
+                        continue;
+                    }
                     stream
                         .set_read_timeout(Some(timeout))
                         .and_then(|()| stream.set_write_timeout(Some(timeout)))

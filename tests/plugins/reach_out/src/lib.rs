@@ -63,7 +63,12 @@ impl Collector for ReachOut {
                 .to_socket_addrs()
                 .ok()
                 .and_then(|mut a| a.next())
-                .is_some_and(|a| TcpStream::connect_timeout(&a, Duration::from_secs(5)).is_ok());
+                .is_some_and(|a| {
+                    // A refused connection can come back `Ok` on WASI, with
+                    // the refusal as the socket's pending error.
+                    TcpStream::connect_timeout(&a, Duration::from_secs(5))
+                        .is_ok_and(|s| s.take_error().is_ok_and(|e| e.is_none()))
+                });
             tried("tcp", &addr, worked);
         }
         for name in list("lookup") {
