@@ -132,8 +132,10 @@ fn aliased_strings_are_refused_while_copied_and_memory_stays_in_budget() {
     let dir = TempDir::new("alias");
     dir.add("alias_output", &test_plugin("alias_output"));
     dir.add("all_types", &test_plugin("all_types"));
-    let host = Arc::new(Host::start(
+    // Every scrape runs the plugin: no back-off after its failures.
+    let host = Arc::new(Host::start_config(
         dir,
+        "global:\n  backoff: { after: 0 }\nplugins_dir: .\n",
         &["--plugins.memory-budget-bytes", &BUDGET.to_string()],
     ));
     let reference = collect_alone(&test_plugin("all_types"));

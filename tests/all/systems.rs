@@ -106,11 +106,6 @@ impl Daemon {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
-    /// The process id.
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
     /// Stops the process and its children (SIGTERM, then SIGKILL after
     /// 5 s) and waits for it: the port is closed after.
     pub fn stop(&mut self) {

@@ -23,21 +23,29 @@ commands:
   plugins          build every plugin under plugins/rust/ and tests/plugins/
                    for wasm32-wasip2 and copy them to target/plugins/ and
                    target/test-plugins/
-  run [ARGS...]    build the plugins and the host, then run the host on
-                   target/plugins/ with ARGS
-  test [ARGS...]   check the layers (below), install Debian's prometheus
-                   package (prometheus, promtool) if missing, prepare .venv
+  run [ARGS...]    build the plugins and the host, then run the host with
+                   plugins/example.yml (copied to target/plugins/) and ARGS
+  test [ARGS...]   check the layers (below), install the Debian packages the
+                   tests run (prometheus, redis-server, nginx, Debian's
+                   redis, nginx, node and blackbox exporters) if missing,
+                   prepare .venv
                    (Python reference parser), build the plugins, then
                    `cargo test --release ARGS`
   layers           check that the exposition core depends on no wasm, async
                    or HTTP crate, and that no host crate has a module loop
   bench [ARGS...]  build the plugins, then `cargo bench -p wasm_exporter ARGS`
-                   (scrape, swap and pool unless ARGS choose benchmarks)
+                   (scrape, swap, pool and capabilities unless ARGS choose
+                   benchmarks)
   bench-peers      install Go, client_golang and .venv if missing, build the
                    plugins, the Go peer and the host, then run the peer
                    benchmark (`cargo bench -p wasm_exporter --bench peers`)
   soak [-- OPTS]   soak and load test against the real binary (default 60 s,
                    50 plugins, 20 scrapes/s; --duration SECS for longer)";
+
+/// The configuration `cargo xtask run` serves, and its name beside the
+/// built plugins.
+const EXAMPLE_CONFIG: &str = "plugins/example.yml";
+const EXAMPLE_CONFIG_NAME: &str = "example.yml";
 
 /// The host package: the server, with the `wasm_exporter` binary.
 const HOST_PACKAGE: &str = "wasm_exporter";
@@ -96,10 +104,19 @@ fn run(host_args: &[OsString]) -> Result<()> {
         .target_dir
         .join("release")
         .join(format!("{HOST_PACKAGE}{}", std::env::consts::EXE_SUFFIX));
+    // The example configuration sits next to the plugins it names.
+    let config = workspace
+        .target_dir
+        .join(plugins::EXAMPLES_OUT_DIR)
+        .join(EXAMPLE_CONFIG_NAME);
+    let source = workspace.root.join(EXAMPLE_CONFIG);
+    std::fs::copy(&source, &config).with_context(|| {
+        format!("failed to copy {} to {}", source.display(), config.display())
+    })?;
     let mut host = Command::new(&binary);
     host.current_dir(&workspace.root)
-        .arg("--plugins.dir")
-        .arg(workspace.target_dir.join(plugins::EXAMPLES_OUT_DIR))
+        .arg("--config.file")
+        .arg(&config)
         .args(host_args);
     print_command(&host);
     exec(host)
@@ -113,9 +130,8 @@ fn test(cargo_args: &[OsString]) -> Result<()> {
     plugins::build(&workspace)?;
     let mut cargo = workspace.cargo();
     cargo.args(["test", "--release"]);
-    // Every test: the host's three crates, the build tool and the SDK's
-    // native tests (guest crates only build for wasm32-wasip2), unless told
-    // otherwise.
+    // Every test: the host's three crates, the build tool, the SDK's and
+    // the example plugins' native tests, unless told otherwise.
     let selects_packages = cargo_args.iter().take_while(|arg| *arg != "--").any(|arg| {
         let arg = arg.to_string_lossy();
         arg == "-p" || arg.starts_with("--package") || arg == "--workspace"
@@ -123,6 +139,10 @@ fn test(cargo_args: &[OsString]) -> Result<()> {
     if !selects_packages {
         for package in HOST_CRATES.iter().chain(&["xtask", "wasm-exporter-sdk"]) {
             cargo.args(["-p", package]);
+        }
+        // The example plugins' own unit tests (their parsers), natively.
+        for package in plugins::example_packages(&workspace)? {
+            cargo.args(["-p", &package]);
         }
     }
     cargo.args(cargo_args);
@@ -153,7 +173,16 @@ fn bench(cargo_args: &[OsString]) -> Result<()> {
         .take_while(|arg| *arg != "--")
         .any(|arg| arg.to_string_lossy().starts_with("--bench") || arg == "--all-targets");
     if !selects_benches {
-        cargo.args(["--bench", "scrape", "--bench", "swap", "--bench", "pool"]);
+        cargo.args([
+            "--bench",
+            "scrape",
+            "--bench",
+            "swap",
+            "--bench",
+            "pool",
+            "--bench",
+            "capabilities",
+        ]);
     }
     workspace.run(cargo.args(cargo_args))
 }

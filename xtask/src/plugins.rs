@@ -109,6 +109,17 @@ fn target_installed(workspace: &Workspace) -> Result<bool> {
     Ok(sysroot.join("lib/rustlib").join(TARGET).is_dir())
 }
 
+/// The packages of the example plugins, whose parsers have unit tests that
+/// run natively (`cargo xtask test` runs them).
+pub fn example_packages(workspace: &Workspace) -> Result<Vec<String>> {
+    Ok(
+        discover(&workspace.root.join(EXAMPLES_SRC_DIR), EXAMPLES_OUT_DIR)?
+            .into_iter()
+            .map(|p| p.package)
+            .collect(),
+    )
+}
+
 /// The crates directly below `dir`, sorted by name.
 fn discover(dir: &Path, out_dir: &'static str) -> Result<Vec<Plugin>> {
     let entries = match fs::read_dir(dir) {

@@ -285,7 +285,7 @@ impl Results {
             Some((at, good)) if self.policy.serve_stale_on_error => {
                 let age = now.duration_since(*at);
                 (age <= self.policy.stale_max_age).then(|| Stale {
-                    families: good.result.as_ref().map(Clone::clone).unwrap_or_default(),
+                    families: good.result.clone().unwrap_or_default(),
                     age,
                     memory: good.memory.clone(),
                 })
@@ -416,7 +416,7 @@ fn copy(outcome: &Outcome) -> Outcome {
 /// `30s`, `5m`, `1m30s`, `250ms`: as the configuration writes durations.
 pub fn show_duration(d: Duration) -> String {
     let ms = d.as_millis();
-    if ms % 1000 != 0 || ms == 0 {
+    if !ms.is_multiple_of(1000) || ms == 0 {
         return format!("{ms}ms");
     }
     let secs = ms / 1000;

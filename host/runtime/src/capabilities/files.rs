@@ -24,7 +24,7 @@ use wasmtime_wasi::p2::bindings::filesystem::types::{
 };
 use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 
-use crate::grants::{Capability, FileGrant};
+use crate::grants::{Capability, FILES_ONLY, FileGrant};
 use crate::sandbox::{Reach, Sandbox};
 
 /// The `wasi:filesystem/types` instance as the WASI implementation defines
@@ -44,6 +44,17 @@ pub fn open(builder: &mut WasiCtxBuilder, reach: &Reach) {
             preopens.insert((host.to_owned(), guest.to_string_lossy().into_owned()));
         }
     }
+    // Kernel files answer at once: a plugin that reads only those does its
+    // file I/O on its own thread, saving a hop to the blocking pool per
+    // call. Any other file (a network mount) may hang, and there the hop
+    // lets the plugin's deadline end the wait.
+    let kernel_only = !reach.grants().files.is_empty()
+        && reach
+            .grants()
+            .files
+            .iter()
+            .all(|g| FILES_ONLY.iter().any(|tree| g.real.starts_with(tree)));
+    builder.allow_blocking_current_thread(kernel_only);
     for (host, guest) in preopens {
         if let Err(e) = builder.preopened_dir(&host, &guest, FsPerms::ReadOnly) {
             tracing::debug!(plugin = %reach.plugin.name, path = %host.display(), error = %e, "granted directory cannot be opened");
