@@ -11,8 +11,12 @@ use std::time::Duration;
 #[path = "../support/host_process.rs"]
 mod host_process;
 
+#[allow(dead_code)]
+#[path = "../support/daemons.rs"]
+pub mod daemons;
+
 use host_process::HostProcess;
-pub use host_process::{binary, die_with_parent, target_dir};
+pub use host_process::{binary, target_dir};
 
 /// The repository root.
 pub fn repo_root() -> PathBuf {

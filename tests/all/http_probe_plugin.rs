@@ -269,7 +269,7 @@ struct TlsNginx {
 impl TlsNginx {
     fn start(certs: &Certificates) -> TlsNginx {
         let nginx = systems::installed("/usr/sbin/nginx", "nginx");
-        let dir = TempDir::new("nginx_tls");
+        let dir = systems::Scratch::new("nginx_tls");
         let (port, self_port) = (systems::free_port(), systems::free_port());
         let prefix = dir.path().display().to_string();
         let tmp = format!("{prefix}/tmp");

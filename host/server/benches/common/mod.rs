@@ -10,6 +10,9 @@ use std::time::Duration;
 #[path = "../../../../tests/support/host_process.rs"]
 mod host_process;
 
+#[path = "../../../../tests/support/daemons.rs"]
+pub mod daemons;
+
 #[allow(unused_imports)]
 pub use host_process::{HostProcess, binary, die_with_parent, memory, target_dir};
 
