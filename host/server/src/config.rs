@@ -707,6 +707,16 @@ pub fn resolve(
                 error(format!("plugins[{i}].targets"), Some(i), Some("targets"), m)
             })?),
         };
+        if plugin_grants.probe_target && targets.is_none() {
+            return Err(error(
+                format!("plugins[{i}].targets"),
+                Some(i),
+                Some("grants"),
+                "grants.probe_target needs a targets rule: without one, /probe could make \
+                 the plugin connect to any host"
+                    .into(),
+            ));
+        }
         let mut config = Vec::with_capacity(entry.config.len());
         for (key, value) in &entry.config {
             let field = format!("plugins[{i}].config.{key}");
@@ -739,6 +749,16 @@ pub fn resolve(
     }
 
     if let Some(dir) = &file.plugins_dir {
+        if global_resolved.probe_target {
+            return Err(error(
+                "global.grants.probe_target".into(),
+                None,
+                Some("probe_target"),
+                "the plugins of plugins_dir would get probe_target without a targets rule \
+                 (list probe plugins under plugins, with targets)"
+                    .into(),
+            ));
+        }
         let dir = base_dir.join(dir);
         let entries = std::fs::read_dir(&dir).map_err(|e| {
             error(
@@ -1048,6 +1068,9 @@ mod tests {
         assert_eq!(e.field.as_deref(), Some("plugins[0].cache_ttl"));
         let e = bad("plugins:\n  - path: a.wasm\n    limits: { cache_ttl: 5s }\n");
         assert!(e.message.contains("goes beside the limits"), "{e}");
+        let e = bad("plugins:\n  - path: a.wasm\n    grants: { probe_target: true }\n");
+        assert_eq!(e.field.as_deref(), Some("plugins[0].targets"));
+        assert!(e.message.contains("needs a targets rule"), "{e}");
     }
 
     #[test]

@@ -10,10 +10,12 @@ use crate::bindings::wasm_exporter::collector::fs_stats::Stats;
 use crate::grants::Capability;
 use crate::sandbox::Sandbox;
 
-/// Defines the `fs-stats` interface.
+/// Defines the `fs-stats` interface. The call runs on the blocking pool and
+/// ends at the plugin's deadline: a hung mount (NFS) cannot hold the plugin
+/// past it.
 pub fn add_to_linker(linker: &mut Linker<Sandbox>) -> wasmtime::Result<()> {
     let mut fs_stats = linker.instance(FS_STATS_INTERFACE)?;
-    fs_stats.func_wrap(
+    fs_stats.func_wrap_async(
         "stat",
         |mut store: StoreContextMut<'_, Sandbox>, (path,): (String,)| {
             let sandbox = store.data_mut();
@@ -26,9 +28,21 @@ pub fn add_to_linker(linker: &mut Linker<Sandbox>) -> wasmtime::Result<()> {
                 .any(|p| p.as_os_str() == path.as_str());
             if !granted {
                 sandbox.reach.deny(Capability::Statfs, &path);
-                return Ok((Err(format!("{path}: not granted")),));
+                return Box::new(async move {
+                    Ok((Err::<Stats, String>(format!("{path}: not granted")),))
+                });
             }
-            Ok((stat(&path),))
+            let deadline = sandbox.reach.deadline;
+            Box::new(async move {
+                let query = path.clone();
+                let stats = tokio::task::spawn_blocking(move || stat(&query));
+                let result = match tokio::time::timeout_at(deadline.into(), stats).await {
+                    Ok(Ok(result)) => result,
+                    Ok(Err(e)) => Err(format!("{path}: {e}")),
+                    Err(_) => Err(format!("{path}: no answer before the plugin's deadline")),
+                };
+                Ok((result,))
+            })
         },
     )?;
     Ok(())
