@@ -23,6 +23,7 @@ mod http_json_plugin;
 mod http_probe_plugin;
 mod load_errors;
 mod nginx_plugin;
+mod node_plugin;
 mod pool;
 mod prometheus;
 mod properties;
