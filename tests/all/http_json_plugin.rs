@@ -62,15 +62,32 @@ fn json_values_become_the_configured_series() {
             "example_global_value{environment=\"beta\",location=\"mars\"}",
             1234.0,
         ),
-        ("example_value_active{environment=\"beta\",id=\"id-A\"}", 1.0),
-        ("example_value_active{environment=\"beta\",id=\"id-B\"}", 1.0),
+        (
+            "example_value_active{environment=\"beta\",id=\"id-A\"}",
+            1.0,
+        ),
+        (
+            "example_value_active{environment=\"beta\",id=\"id-B\"}",
+            1.0,
+        ),
         ("example_value_count{environment=\"beta\",id=\"id-A\"}", 1.0),
         ("example_value_count{environment=\"beta\",id=\"id-B\"}", 2.5),
-        ("example_value_boolean{environment=\"beta\",id=\"id-A\"}", 1.0),
-        ("example_value_boolean{environment=\"beta\",id=\"id-B\"}", 0.0),
+        (
+            "example_value_boolean{environment=\"beta\",id=\"id-A\"}",
+            1.0,
+        ),
+        (
+            "example_value_boolean{environment=\"beta\",id=\"id-B\"}",
+            0.0,
+        ),
         ("example_ratio", 0.25),
     ] {
-        assert_eq!(page.value(series), Some(value), "{series} in\n{}", page.text);
+        assert_eq!(
+            page.value(series),
+            Some(value),
+            "{series} in\n{}",
+            page.text
+        );
     }
     for (family, type_) in [
         ("example_global_value", "untyped"),

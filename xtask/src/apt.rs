@@ -106,13 +106,28 @@ pub const TEST_PACKAGES: [(&str, &[&str]); 8] = [
     // tests/all/prometheus.rs
     ("prometheus", &["/usr/bin/prometheus", "/usr/bin/promtool"]),
     // The systems the real plugins observe (tests/all/systems.rs)...
-    ("redis-server", &["/usr/bin/redis-server", "/usr/bin/redis-cli"]),
+    (
+        "redis-server",
+        &["/usr/bin/redis-server", "/usr/bin/redis-cli"],
+    ),
     ("nginx", &["/usr/sbin/nginx"]),
     // ...and the exporters they are checked against.
-    ("prometheus-redis-exporter", &["/usr/bin/prometheus-redis-exporter"]),
-    ("prometheus-nginx-exporter", &["/usr/bin/prometheus-nginx-exporter"]),
-    ("prometheus-node-exporter", &["/usr/bin/prometheus-node-exporter"]),
-    ("prometheus-blackbox-exporter", &["/usr/bin/prometheus-blackbox-exporter"]),
+    (
+        "prometheus-redis-exporter",
+        &["/usr/bin/prometheus-redis-exporter"],
+    ),
+    (
+        "prometheus-nginx-exporter",
+        &["/usr/bin/prometheus-nginx-exporter"],
+    ),
+    (
+        "prometheus-node-exporter",
+        &["/usr/bin/prometheus-node-exporter"],
+    ),
+    (
+        "prometheus-blackbox-exporter",
+        &["/usr/bin/prometheus-blackbox-exporter"],
+    ),
     // Certificates for the https probes.
     ("openssl", &["/usr/bin/openssl"]),
 ];
