@@ -39,6 +39,11 @@ commands:
   bench-peers      install Go, client_golang and .venv if missing, build the
                    plugins, the Go peer and the host, then run the peer
                    benchmark (`cargo bench -p wasm_exporter --bench peers`)
+  bench-exporters  install Redis, nginx and Debian's redis, nginx, node and
+                   blackbox exporters if missing, build the plugins and the
+                   host, then compare the host serving the redis, nginx,
+                   node and http_probe plugins with those four exporters
+                   (`cargo bench -p wasm_exporter --bench exporters`)
   soak [-- OPTS]   soak and load test against the real binary (default 60 s,
                    50 plugins, 20 scrapes/s; --duration SECS for longer)";
 
@@ -68,6 +73,7 @@ fn main() -> ExitCode {
         Some("layers") if rest.is_empty() => Workspace::locate().and_then(|w| layers::check(&w)),
         Some("bench") => bench(&rest),
         Some("bench-peers") if rest.is_empty() => peers::bench_peers(),
+        Some("bench-exporters") if rest.is_empty() => bench_exporters(),
         Some("soak") => soak(&rest),
         Some("help" | "-h" | "--help") => {
             println!("{USAGE}");
@@ -111,7 +117,11 @@ fn run(host_args: &[OsString]) -> Result<()> {
         .join(EXAMPLE_CONFIG_NAME);
     let source = workspace.root.join(EXAMPLE_CONFIG);
     std::fs::copy(&source, &config).with_context(|| {
-        format!("failed to copy {} to {}", source.display(), config.display())
+        format!(
+            "failed to copy {} to {}",
+            source.display(),
+            config.display()
+        )
     })?;
     let mut host = Command::new(&binary);
     host.current_dir(&workspace.root)
@@ -148,6 +158,24 @@ fn test(cargo_args: &[OsString]) -> Result<()> {
     cargo.args(cargo_args);
     python::activate(&mut cargo, &venv)?;
     workspace.run(&mut cargo)
+}
+
+/// The four real plugins against the Debian exporters they replace
+/// (`host/server/benches/exporters.rs`).
+fn bench_exporters() -> Result<()> {
+    let workspace = Workspace::locate()?;
+    apt::ensure_test_packages(&workspace)?;
+    plugins::build(&workspace)?;
+    workspace.run(
+        workspace
+            .cargo()
+            .args(["build", "--release", "-p", HOST_PACKAGE]),
+    )?;
+    workspace.run(
+        workspace
+            .cargo()
+            .args(["bench", "-p", HOST_PACKAGE, "--bench", "exporters"]),
+    )
 }
 
 /// The soak test: `cargo bench --bench soak`, options after `--`.
