@@ -1,6 +1,7 @@
 //! The command line: `collect`, `--version`, bad flags.
 
-use std::process::Command;
+use std::io::Write;
+use std::process::{Command, Stdio};
 
 use crate::common::{binary, example_plugin, test_plugin};
 
@@ -87,4 +88,38 @@ fn version_and_bad_flags() {
     let (ok, _, stderr) = run(&["--plugin.timeout", "5 parsecs"]);
     assert!(!ok);
     assert!(stderr.contains("--plugin.timeout"), "{stderr}");
+}
+
+/// The host compiles plugins in a child process of its own binary: a
+/// component on stdin, the compiled artifact (an ELF object) on stdout, the
+/// reason and a failure status for bytes that do not compile.
+#[test]
+fn the_compiler_process_is_a_filter() {
+    let compile = |input: &[u8]| {
+        let mut child = Command::new(binary())
+            .args(["compile-worker", "--plugins.max-instances", "16"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(input).unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let plugin = std::fs::read(example_plugin("demo_queue")).unwrap();
+    let out = compile(&plugin);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.stdout.starts_with(b"\x7fELF"), "an ELF artifact");
+
+    // A component header followed by junk.
+    let out = compile(b"\0asm\x0d\x00\x01\x00junk");
+    assert!(!out.status.success());
+    assert!(out.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.trim().is_empty(), "a reason on stderr");
+    assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
 }

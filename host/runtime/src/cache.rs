@@ -119,26 +119,17 @@ impl CompileCache {
     }
 }
 
-/// Compiles `bytes` into an artifact and loads it, so what runs is exactly
-/// what the cache stores.
-pub fn compile_to_artifact(
-    engine: &Engine,
-    bytes: &[u8],
-) -> wasmtime::Result<(Component, Vec<u8>)> {
-    let artifact = engine.precompile_component(bytes)?;
-    let component = deserialize_own(engine, &artifact)?;
-    Ok((component, artifact))
-}
-
-/// Loads an artifact this host produced: either just now from
-/// `precompile_component`, or from a cache entry whose HMAC under this
-/// cache's private key was verified.
+/// Loads an artifact this host produced: just now with
+/// `precompile_component`, in this process or in its compiler process
+/// (its own binary, over a pipe only the two hold), or from a cache entry
+/// whose HMAC under this cache's private key was verified.
 #[allow(unsafe_code)]
-fn deserialize_own(engine: &Engine, artifact: &[u8]) -> wasmtime::Result<Component> {
+pub(crate) fn deserialize_own(engine: &Engine, artifact: &[u8]) -> wasmtime::Result<Component> {
     // SAFETY: `Component::deserialize` trusts its input to be a valid
     // artifact produced by a compatible wasmtime. Every caller passes bytes
-    // this process compiled itself or bytes carrying a valid HMAC under the
-    // cache's private key, which only this host writes; wasmtime also checks
+    // this process or its compiler child (the same binary) compiled, or
+    // bytes carrying a valid HMAC under the cache's private key, which only
+    // this host writes; wasmtime also checks
     // the artifact's engine compatibility header and fails cleanly on a
     // mismatch.
     unsafe { Component::deserialize(engine, artifact) }

@@ -25,8 +25,9 @@ use wasmtime::{
 
 use crate::bindings::METRICS_INTERFACE;
 use crate::budget::MemoryBudget;
-use crate::cache::CompileCache;
+use crate::cache::{self, CompileCache};
 use crate::capabilities;
+use crate::compiler::{self, CompileWorker, WorkerError};
 use crate::host_calls;
 use crate::limits::{
     DEFAULT_MAX_INSTANCES, DEFAULT_MEMORY_BUDGET_BYTES, MAX_PLUGIN_MEMORY_BYTES, MAX_TABLE_ELEMENTS,
@@ -66,6 +67,13 @@ pub struct RuntimeOptions {
     pub memory_budget_bytes: u64,
     /// Threads that run plugins; 0: one per core.
     pub threads: usize,
+    /// Compile plugins in a child process started this way (see
+    /// [`crate::compiler`]); none: in this process.
+    pub compile_worker: Option<CompileWorker>,
+    /// Called after each plugin file is compiled or loaded from the cache,
+    /// to hand the memory the allocator kept from it back to the system
+    /// (the binary passes its allocator's collect).
+    pub release_memory: Option<fn()>,
 }
 
 impl Default for RuntimeOptions {
@@ -75,6 +83,8 @@ impl Default for RuntimeOptions {
             max_instances: DEFAULT_MAX_INSTANCES,
             memory_budget_bytes: DEFAULT_MEMORY_BUDGET_BYTES,
             threads: 0,
+            compile_worker: None,
+            release_memory: None,
         }
     }
 }
@@ -85,6 +95,8 @@ pub struct Runtime {
     engine: Engine,
     linker: Linker<Sandbox>,
     cache: Option<CompileCache>,
+    compile_worker: Option<CompileWorker>,
+    release_memory: Option<fn()>,
     compilations: AtomicU64,
     cache_hits: AtomicU64,
     pool_size: PoolSize,
@@ -145,6 +157,8 @@ impl Runtime {
             engine,
             linker,
             cache,
+            compile_worker: options.compile_worker,
+            release_memory: options.release_memory,
             compilations: AtomicU64::new(0),
             cache_hits: AtomicU64::new(0),
             pool_size,
@@ -186,18 +200,48 @@ impl Runtime {
     /// compilation from the cache. CPU-heavy: call it off the async
     /// runtime's worker threads.
     pub fn compile(&self, sha256: &str, bytes: &[u8]) -> wasmtime::Result<Component> {
-        let Some(cache) = &self.cache else {
-            self.compilations.fetch_add(1, Ordering::Relaxed);
-            return Component::new(&self.engine, bytes);
-        };
-        if let Some(component) = cache.get(&self.engine, sha256) {
+        let component = self.compile_or_load(sha256, bytes);
+        if let Some(release) = self.release_memory {
+            release();
+        }
+        component
+    }
+
+    fn compile_or_load(&self, sha256: &str, bytes: &[u8]) -> wasmtime::Result<Component> {
+        if let Some(component) = self
+            .cache
+            .as_ref()
+            .and_then(|cache| cache.get(&self.engine, sha256))
+        {
             self.cache_hits.fetch_add(1, Ordering::Relaxed);
             return Ok(component);
         }
         self.compilations.fetch_add(1, Ordering::Relaxed);
-        let (component, artifact) = crate::cache::compile_to_artifact(&self.engine, bytes)?;
-        cache.put(sha256, &artifact);
+        let artifact = match self.compile_in_worker(bytes)? {
+            Some(artifact) => artifact,
+            None => self.engine.precompile_component(bytes)?,
+        };
+        let component = cache::deserialize_own(&self.engine, &artifact)?;
+        if let Some(cache) = &self.cache {
+            cache.put(sha256, &artifact);
+        }
         Ok(component)
+    }
+
+    /// The artifact compiled by the worker process, if there is one and it
+    /// could be run (`None`: compile in this process).
+    fn compile_in_worker(&self, bytes: &[u8]) -> wasmtime::Result<Option<Vec<u8>>> {
+        let Some(worker) = &self.compile_worker else {
+            return Ok(None);
+        };
+        match compiler::compile(worker, bytes) {
+            Ok(artifact) => Ok(Some(artifact)),
+            Err(WorkerError::Failed(message)) => Err(wasmtime::Error::msg(message)),
+            Err(WorkerError::Unavailable(reason)) => {
+                tracing::warn!(%reason, "compiling in the host process instead");
+                Ok(None)
+            }
+        }
     }
 
     /// Plugins compiled since start (cache misses included).
@@ -232,6 +276,14 @@ impl Drop for Runtime {
             executor.shutdown_background();
         }
     }
+}
+
+/// The compiler process's side (see [`crate::compiler`]): compiles the
+/// component on stdin for an engine configured as a [`Runtime`] with
+/// `max_instances` configures its own, and writes the artifact to stdout.
+pub fn compile_worker_main(max_instances: u32) -> wasmtime::Result<()> {
+    let engine = Engine::new(&engine_config(PoolSize::for_instances(max_instances)))?;
+    compiler::worker_main(&engine)
 }
 
 fn engine_config(size: PoolSize) -> Config {

@@ -21,8 +21,9 @@
 //! - [`host_calls`]: the `host` interface, metered and bounded;
 //! - [`capabilities`]: the grants enforced, one module per capability
 //!   (HTTP, sockets and name lookup, files, environment, `fs-stats`);
-//! - [`cache`] and [`engine`]: the one engine and linker, the plugin
-//!   threads, and the compile cache;
+//! - [`cache`], [`compiler`] and [`engine`]: the one engine and linker,
+//!   the plugin threads, the compile cache, and compiling in a child
+//!   process so that the compiler's memory goes back to the system;
 //! - [`instance`]: the one instantiate-and-call path, with failures
 //!   classified;
 //! - [`load`]: a `.wasm` file to a [`load::PluginVersion`];
@@ -40,6 +41,7 @@ pub mod budget;
 pub mod cache;
 pub mod capabilities;
 pub mod collect;
+pub mod compiler;
 pub mod engine;
 pub mod grants;
 pub mod host_calls;

@@ -7,9 +7,13 @@
 //! - restart to ready: from process start until `/-/ready` answers, with
 //!   20 plugins all in the compile cache;
 //! - scrape latency p99 while a plugin is swapped every 200 ms, against
-//!   the same load without swaps, in one run.
+//!   the same load without swaps, in one run;
+//! - memory after a start: RSS once the plugins are loaded and scraped,
+//!   for a start that compiles them and one from the compile cache,
+//!   alternated (the three demo plugins, then all eight example plugins).
 //!
-//! Targets: swap ≤ 500 ms; restart ≤ 300 ms; p99 with swaps ≤ 1.5× without.
+//! Targets: swap ≤ 500 ms; restart ≤ 300 ms; p99 with swaps ≤ 1.5× without;
+//! a start that compiles within 10% of the RSS of a start from the cache.
 
 mod common;
 
@@ -18,7 +22,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{client, install, percentile, plugin, start_host, temp_dir};
+use common::{client, install, memory, percentile, plugin, start_host, temp_dir};
 
 fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1e3)
@@ -196,6 +200,52 @@ fn scrape_latencies(swapping: bool, duration: Duration) -> Vec<Duration> {
     all
 }
 
+/// RSS (bytes) of a host serving `plugins` after 20 scrapes, started with
+/// an empty compile cache and then from the filled one, `runs` times each,
+/// alternated: (compiling, from the cache), each sorted.
+fn start_memory(plugins: &[&str], runs: usize) -> (Vec<u64>, Vec<u64>) {
+    let dir = temp_dir("start_memory");
+    for name in plugins {
+        install(&dir, name, &plugin("plugins", name));
+    }
+    let client = client();
+    let rss_after_scrapes = |cache_dir: &std::path::Path, compiled: usize| -> u64 {
+        let host = start_host(&[
+            "--plugins.dir",
+            dir.to_str().unwrap(),
+            "--cache.dir",
+            cache_dir.to_str().unwrap(),
+        ]);
+        let mut page = String::new();
+        for _ in 0..20 {
+            page = client
+                .get(host.url("/metrics"))
+                .send()
+                .unwrap()
+                .text()
+                .unwrap();
+        }
+        assert!(
+            page.contains(&format!(
+                "wasm_exporter_plugin_compilations_total {compiled}"
+            )),
+            "expected {compiled} compilations"
+        );
+        memory(host.pid()).0
+    };
+    let (mut compiling, mut cached) = (Vec::new(), Vec::new());
+    for _ in 0..runs {
+        let cache_dir = temp_dir("start_memory_cache");
+        compiling.push(rss_after_scrapes(&cache_dir, plugins.len()));
+        cached.push(rss_after_scrapes(&cache_dir, 0));
+        let _ = std::fs::remove_dir_all(&cache_dir);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    compiling.sort();
+    cached.sort();
+    (compiling, cached)
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; a filter is not supported here.
     println!("hot-swap benchmarks (medians and percentiles over one run)\n");
@@ -232,4 +282,33 @@ fn main() {
         ms(p99_swap),
         p99_swap.as_secs_f64() / p99_still.as_secs_f64()
     );
+
+    let mib = |b: u64| b as f64 / (1 << 20) as f64;
+    println!("\nRSS after a start and 20 scrapes, 5 starts each, alternated (medians):");
+    for (label, plugins) in [
+        (
+            "3 demo plugins",
+            &["demo_queue", "demo_latency", "demo_config"][..],
+        ),
+        (
+            "8 example plugins",
+            &[
+                "demo_queue",
+                "demo_latency",
+                "demo_config",
+                "redis",
+                "nginx",
+                "node",
+                "http_json",
+                "http_probe",
+            ][..],
+        ),
+    ] {
+        let (compiling, cached) = start_memory(plugins, 5);
+        let (c, k) = (mib(compiling[2]), mib(cached[2]));
+        println!(
+            "  {label}: compiling {c:.1} MiB, from the cache {k:.1} MiB, ratio {:.2}   (target <= 1.10)",
+            c / k
+        );
+    }
 }
