@@ -8,7 +8,9 @@
 //! - `prometheus_client`: `tests/peers/python/exporter.py`, a custom
 //!   collector yielding fresh `GaugeMetricFamily` objects.
 //!
-//! Each serves 10 gauge families × 1,000 series × 2 labels. Run it with
+//! Each serves gauge families × series × 2 labels, at three sizes
+//! ([`LOADS`]: 10 × 1,000, 10 × 100, 1 × 10), each size by fresh processes.
+//! Run it with
 //! `cargo xtask bench-peers`, which installs and builds what it needs; it is
 //! not part of `cargo xtask bench` or of the tests. The driver starts the
 //! three processes on loopback ports (wasm_exporter after a first start
@@ -21,14 +23,17 @@
 //!    format 0.0.4 without compression; the time is from sending the
 //!    request to the last byte of the body (prometheus_client answers in
 //!    HTTP/1.0 and closes the connection, so its times include a loopback
-//!    connect);
+//!    connect). At the largest size, wasm_exporter and client_golang are
+//!    also scraped with `Accept-Encoding: gzip`, as Prometheus asks (the
+//!    time ends at the last compressed byte; the body is decompressed and
+//!    checked after);
 //! 2. throughput: [`THREADS`] client threads scraping one exporter as fast
 //!    as they can for [`THROUGHPUT_TIME`], counting completed scrapes;
 //! 3. memory: `VmRSS` (and the peak, `VmHWM`) of each process after all
 //!    the scrapes.
 //!
-//! Every response must be a 200 holding exactly the load's 10,000 sample
-//! lines (fully parsed and compared in the latency phase, counted in the
+//! Every response must be a 200 holding exactly the load's sample lines
+//! (fully parsed and compared in the latency phase, counted in the
 //! throughput phase), so a broken exporter cannot look fast. The results
 //! are printed and written as markdown to `target/peers/report.md`.
 
@@ -47,10 +52,44 @@ use reqwest::blocking::Client;
 
 use common::{HostProcess, die_with_parent, memory, percentile};
 
-/// Families of the load (`peer_load_<f>`).
-const FAMILIES: usize = 10;
-/// Series per family.
-const SERIES: usize = 1000;
+/// The sizes of the load: families (`peer_load_<f>`) × series per family.
+const LOADS: [Load; 3] = [
+    Load {
+        families: 10,
+        series: 1000,
+    },
+    Load {
+        families: 10,
+        series: 100,
+    },
+    Load {
+        families: 1,
+        series: 10,
+    },
+];
+
+/// One size of the load.
+#[derive(Clone, Copy, Debug)]
+struct Load {
+    families: usize,
+    series: usize,
+}
+
+impl Load {
+    fn samples(self) -> usize {
+        self.families * self.series
+    }
+
+    fn is_largest(self) -> bool {
+        self.samples() == LOADS[0].samples()
+    }
+}
+
+impl std::fmt::Display for Load {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}×{}×2", self.families, self.series)
+    }
+}
 /// The exposition format every exporter is asked for.
 const ACCEPT: &str = "text/plain;version=0.0.4";
 
@@ -69,10 +108,14 @@ const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
 /// Client timeout of one scrape.
 const SCRAPE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The targets: wasm_exporter's p50 at most this fraction of Go's ...
-const TARGET_P50_VS_GO: f64 = 0.5;
-/// ... and of Python's; its RSS at most Go's.
-const TARGET_P50_VS_PYTHON: f64 = 0.15;
+/// The targets: wasm_exporter's p50 at most this fraction of Go's at the
+/// largest size, and [`TARGET_P50_VS_GO_SMALL`] at the others ...
+const TARGET_P50_VS_GO: f64 = 0.25;
+const TARGET_P50_VS_GO_SMALL: f64 = 0.5;
+/// ... at most this fraction of Python's at the largest size ...
+const TARGET_P50_VS_PYTHON: f64 = 0.08;
+/// ... and its RSS at most this fraction of Go's.
+const TARGET_RSS_VS_GO: f64 = 0.8;
 
 fn main() {
     let paths = Paths::locate();
@@ -85,85 +128,119 @@ fn main() {
         .expect("HTTP client");
 
     // A first start of wasm_exporter compiles the plugin and fills the
-    // compile cache; measure the instance of any later start, which loads
-    // it from there (and does not hold the compiler's memory).
-    Exporter::start_wasm(&paths).wait_ready(&client);
-    let mut exporters = vec![
-        Exporter::start_wasm(&paths),
-        Exporter::start_go(&paths),
-        Exporter::start_python(&paths),
-    ];
-    for exporter in &mut exporters {
-        exporter.wait_ready(&client);
-    }
+    // compile cache; the measured instances load it from there, as after
+    // any restart.
+    Exporter::start_wasm(&paths, LOADS[0]).wait_ready(&client);
     let started = Instant::now();
-
-    eprintln!("warm-up: {WARMUP} scrapes each");
-    for _ in 0..WARMUP {
-        for exporter in &exporters {
-            let body = scrape(&client, &exporter.url);
-            check_load(&body).unwrap_or_else(|e| panic!("{}: {e}", exporter.name));
-        }
+    let mut results = Vec::new();
+    for load in LOADS {
+        results.extend(measure(&paths, &client, load));
     }
-
-    eprintln!(
-        "latency: {ROUNDS} rounds x {PER_ROUND} scrapes each, interleaved, {} scrapes in all",
-        ROUNDS * PER_ROUND * exporters.len()
-    );
-    let mut latencies = vec![Vec::with_capacity(ROUNDS * PER_ROUND); exporters.len()];
-    let mut body_bytes = vec![0; exporters.len()];
-    for round in 0..ROUNDS {
-        for _ in 0..PER_ROUND {
-            for j in 0..exporters.len() {
-                let which = (round + j) % exporters.len();
-                let exporter = &exporters[which];
-                let start = Instant::now();
-                let body = scrape(&client, &exporter.url);
-                latencies[which].push(start.elapsed());
-                check_load(&body).unwrap_or_else(|e| panic!("{}: {e}", exporter.name));
-                body_bytes[which] = body.len();
-            }
-        }
-    }
-
-    let mut throughputs = Vec::new();
-    for exporter in &exporters {
-        eprintln!(
-            "throughput: {}, {THREADS} clients for {:?}",
-            exporter.name, THROUGHPUT_TIME
-        );
-        throughputs.push(throughput(&client, exporter));
-    }
-
-    let results: Vec<Measured> = exporters
-        .iter()
-        .zip(&mut latencies)
-        .zip(throughputs)
-        .zip(body_bytes)
-        .map(
-            |(((exporter, latencies), scrapes_per_second), body_bytes)| {
-                latencies.sort();
-                let (rss, peak) = exporter.memory();
-                Measured {
-                    name: exporter.name,
-                    p50: percentile(latencies, 0.50),
-                    p99: percentile(latencies, 0.99),
-                    scrapes_per_second,
-                    rss,
-                    peak,
-                    body_bytes,
-                }
-            },
-        )
-        .collect();
     let elapsed = started.elapsed();
-    drop(exporters);
 
     let report = report(&results, elapsed);
     println!("\n{report}");
     let path = paths.out.join("report.md");
     fs::write(&path, &report).expect("write the report");
     eprintln!("written to {}", path.display());
+}
+
+/// One measured row: an exporter, plain or with gzip.
+struct Subject {
+    exporter: usize,
+    gzip: bool,
+}
+
+/// Starts the three exporters serving `load` and measures them.
+fn measure(paths: &Paths, client: &Client, load: Load) -> Vec<Measured> {
+    eprintln!("\n## load {load}");
+    let mut exporters = vec![
+        Exporter::start_wasm(paths, load),
+        Exporter::start_go(paths, load),
+        Exporter::start_python(paths, load),
+    ];
+    for exporter in &mut exporters {
+        exporter.wait_ready(client);
+    }
+    let mut subjects: Vec<Subject> = (0..exporters.len())
+        .map(|exporter| Subject {
+            exporter,
+            gzip: false,
+        })
+        .collect();
+    if load.is_largest() {
+        subjects.extend([0, 1].map(|exporter| Subject {
+            exporter,
+            gzip: true,
+        }));
+    }
+
+    eprintln!("warm-up: {WARMUP} scrapes each");
+    for _ in 0..WARMUP {
+        for subject in &subjects {
+            let exporter = &exporters[subject.exporter];
+            let body = scrape(client, &exporter.url, subject.gzip);
+            check_load(&body, load).unwrap_or_else(|e| panic!("{}: {e}", exporter.name));
+        }
+    }
+
+    eprintln!(
+        "latency: {ROUNDS} rounds x {PER_ROUND} scrapes each, interleaved, {} scrapes in all",
+        ROUNDS * PER_ROUND * subjects.len()
+    );
+    let mut latencies = vec![Vec::with_capacity(ROUNDS * PER_ROUND); subjects.len()];
+    let mut body_bytes = vec![0; subjects.len()];
+    for round in 0..ROUNDS {
+        for _ in 0..PER_ROUND {
+            for j in 0..subjects.len() {
+                let which = (round + j) % subjects.len();
+                let subject = &subjects[which];
+                let exporter = &exporters[subject.exporter];
+                let start = Instant::now();
+                let body = scrape_raw(client, &exporter.url, subject.gzip);
+                latencies[which].push(start.elapsed());
+                body_bytes[which] = body.len();
+                let body = if subject.gzip { gunzip(&body) } else { body };
+                check_load(&body, load).unwrap_or_else(|e| panic!("{}: {e}", exporter.name));
+            }
+        }
+    }
+
+    let mut throughputs = Vec::new();
+    for subject in &subjects {
+        let exporter = &exporters[subject.exporter];
+        eprintln!(
+            "throughput: {}{}, {THREADS} clients for {:?}",
+            exporter.name,
+            if subject.gzip { " (gzip)" } else { "" },
+            THROUGHPUT_TIME
+        );
+        throughputs.push(throughput(client, exporter, subject.gzip, load));
+    }
+
+    let memory: Vec<(u64, u64)> = exporters.iter().map(Exporter::memory).collect();
+    drop(exporters);
+    subjects
+        .iter()
+        .zip(&mut latencies)
+        .zip(throughputs)
+        .zip(body_bytes)
+        .map(|(((subject, latencies), scrapes_per_second), body_bytes)| {
+            latencies.sort();
+            let (rss, peak) = memory[subject.exporter];
+            Measured {
+                load,
+                name: ["wasm_exporter", "client_golang", "prometheus_client"][subject.exporter],
+                gzip: subject.gzip,
+                p50: percentile(latencies, 0.50),
+                p99: percentile(latencies, 0.99),
+                scrapes_per_second,
+                rss,
+                peak,
+                body_bytes,
+            }
+        })
+        .collect()
 }
 
 /// Where the binaries, scripts and output are.
@@ -204,21 +281,28 @@ enum Process {
 }
 
 impl Exporter {
-    fn start_wasm(paths: &Paths) -> Self {
+    fn start_wasm(paths: &Paths, load: Load) -> Self {
         let binary = paths.target.join("release/wasm_exporter");
         let plugin = paths.target.join("test-plugins/peer_load.wasm");
         require(&binary, "cargo build --release -p wasm_exporter");
         require(&plugin, "cargo xtask plugins");
-        // A directory holding only the load plugin.
-        let plugins = paths.out.join("plugins");
-        let _ = fs::remove_dir_all(&plugins);
-        fs::create_dir_all(&plugins).expect("create the plugins dir");
-        fs::copy(&plugin, plugins.join("peer_load.wasm")).expect("copy peer_load.wasm");
+        // A configuration holding only the load plugin, sized by its config.
+        let copy = paths.out.join("peer_load.wasm");
+        fs::copy(&plugin, &copy).expect("copy peer_load.wasm");
+        let config = paths.out.join("peer_load.yml");
+        fs::write(
+            &config,
+            format!(
+                "plugins:\n  - path: peer_load.wasm\n    config: {{ families: \"{}\", series: \"{}\" }}\n",
+                load.families, load.series
+            ),
+        )
+        .expect("write peer_load.yml");
 
         let mut command = Command::new(binary);
         command
-            .arg("--plugins.dir")
-            .arg(&plugins)
+            .arg("--config.file")
+            .arg(&config)
             .current_dir(&paths.root);
         eprintln!("starting wasm_exporter");
         let host = HostProcess::start(command);
@@ -229,24 +313,25 @@ impl Exporter {
         }
     }
 
-    fn start_go(paths: &Paths) -> Self {
+    fn start_go(paths: &Paths, load: Load) -> Self {
         let binary = paths.out.join("go_exporter");
         require(&binary, "cargo xtask bench-peers");
-        Self::start_peer(
-            "client_golang",
-            Command::new(binary),
-            "-web.listen-address",
-            paths,
-        )
+        let mut command = Command::new(binary);
+        command
+            .arg(format!("-families={}", load.families))
+            .arg(format!("-series={}", load.series));
+        Self::start_peer("client_golang", command, "-web.listen-address", paths)
     }
 
-    fn start_python(paths: &Paths) -> Self {
+    fn start_python(paths: &Paths, load: Load) -> Self {
         let python = paths.root.join(".venv/bin/python");
         require(&python, "cargo xtask test");
         let mut command = Command::new(python);
         command
             .arg("-u")
-            .arg(paths.root.join("tests/peers/python/exporter.py"));
+            .arg(paths.root.join("tests/peers/python/exporter.py"))
+            .arg(format!("--families={}", load.families))
+            .arg(format!("--series={}", load.series));
         Self::start_peer("prometheus_client", command, "--web.listen-address", paths)
     }
 
@@ -295,7 +380,8 @@ impl Exporter {
         }
     }
 
-    /// Polls until the exporter serves the whole load.
+    /// Polls until the exporter serves its load (any size: the load is
+    /// checked in the warm-up).
     fn wait_ready(&mut self, client: &Client) {
         let deadline = Instant::now() + STARTUP_TIMEOUT;
         loop {
@@ -310,7 +396,7 @@ impl Exporter {
                 .filter(|response| response.status().is_success())
                 .and_then(|response| response.bytes().ok());
             if let Some(body) = answer
-                && check_load(&body).is_ok()
+                && count_load_lines(&body) > 0
             {
                 return;
             }
@@ -367,29 +453,52 @@ fn free_port() -> u16 {
 }
 
 /// One scrape: the whole body of a 200 response in the text format,
-/// uncompressed; panics otherwise.
-fn scrape(client: &Client, url: &str) -> bytes::Bytes {
-    let response = client
-        .get(url)
-        .header("Accept", ACCEPT)
-        .send()
-        .unwrap_or_else(|e| panic!("GET {url}: {e}"));
+/// decompressed if `gzip`; panics otherwise.
+fn scrape(client: &Client, url: &str, gzip: bool) -> Vec<u8> {
+    let body = scrape_raw(client, url, gzip);
+    if gzip { gunzip(&body) } else { body }
+}
+
+/// One scrape as received: with `gzip`, the compressed body (which must
+/// be compressed), otherwise the plain one (which must not be).
+fn scrape_raw(client: &Client, url: &str, gzip: bool) -> Vec<u8> {
+    let mut request = client.get(url).header("Accept", ACCEPT);
+    if gzip {
+        request = request.header("Accept-Encoding", "gzip");
+    }
+    let response = request.send().unwrap_or_else(|e| panic!("GET {url}: {e}"));
     assert_eq!(response.status(), 200, "GET {url}");
-    assert!(
-        response.headers().get("content-encoding").is_none(),
-        "GET {url}: compressed body"
-    );
+    let encoding = response.headers().get("content-encoding").cloned();
+    if gzip {
+        assert_eq!(
+            encoding.as_ref().and_then(|v| v.to_str().ok()),
+            Some("gzip"),
+            "GET {url}: a gzip body"
+        );
+    } else {
+        assert!(encoding.is_none(), "GET {url}: compressed body");
+    }
     response
         .bytes()
         .unwrap_or_else(|e| panic!("GET {url}: body: {e}"))
+        .to_vec()
+}
+
+fn gunzip(body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(body)
+        .read_to_end(&mut out)
+        .expect("a valid gzip body");
+    out
 }
 
 /// Checks that `body` holds exactly the load: one sample line
 /// `peer_load_<f>{l0="s<i>",l1="v1"} <i>` for every family `f` and series
 /// `i`, in any order; other families are ignored.
-fn check_load(body: &[u8]) -> Result<(), String> {
+fn check_load(body: &[u8], load: Load) -> Result<(), String> {
+    let Load { families, series } = load;
     let text = std::str::from_utf8(body).map_err(|e| format!("body is not UTF-8: {e}"))?;
-    let mut seen = vec![false; FAMILIES * SERIES];
+    let mut seen = vec![false; families * series];
     let mut count = 0;
     for line in text.lines() {
         let Some(rest) = line.strip_prefix("peer_load_") else {
@@ -397,23 +506,23 @@ fn check_load(body: &[u8]) -> Result<(), String> {
         };
         let bad = || format!("unexpected sample line {line:?}");
         let (family, rest) = rest.split_once("{l0=\"s").ok_or_else(bad)?;
-        let (series, rest) = rest.split_once("\",l1=\"v1\"} ").ok_or_else(bad)?;
+        let (index, rest) = rest.split_once("\",l1=\"v1\"} ").ok_or_else(bad)?;
         let family: usize = family.parse().map_err(|_| bad())?;
-        let series: usize = series.parse().map_err(|_| bad())?;
+        let index: usize = index.parse().map_err(|_| bad())?;
         let value: f64 = rest.parse().map_err(|_| bad())?;
-        if family >= FAMILIES || series >= SERIES || value != series as f64 {
+        if family >= families || index >= series || value != index as f64 {
             return Err(bad());
         }
-        let slot = &mut seen[family * SERIES + series];
+        let slot = &mut seen[family * series + index];
         if std::mem::replace(slot, true) {
             return Err(format!("duplicate sample line {line:?}"));
         }
         count += 1;
     }
-    if count != FAMILIES * SERIES {
+    if count != load.samples() {
         return Err(format!(
             "{count} sample lines of the load, expected {}",
-            FAMILIES * SERIES
+            load.samples()
         ));
     }
     Ok(())
@@ -428,7 +537,7 @@ fn count_load_lines(body: &[u8]) -> usize {
 }
 
 /// Completed scrapes per second with [`THREADS`] concurrent clients.
-fn throughput(client: &Client, exporter: &Exporter) -> f64 {
+fn throughput(client: &Client, exporter: &Exporter, gzip: bool, load: Load) -> f64 {
     let completed = AtomicUsize::new(0);
     let start = Instant::now();
     let deadline = start + THROUGHPUT_TIME;
@@ -436,10 +545,10 @@ fn throughput(client: &Client, exporter: &Exporter) -> f64 {
         for _ in 0..THREADS {
             scope.spawn(|| {
                 while Instant::now() < deadline {
-                    let body = scrape(client, &exporter.url);
+                    let body = scrape(client, &exporter.url, gzip);
                     assert_eq!(
                         count_load_lines(&body),
-                        FAMILIES * SERIES,
+                        load.samples(),
                         "{}: incomplete load",
                         exporter.name
                     );
@@ -455,7 +564,9 @@ fn throughput(client: &Client, exporter: &Exporter) -> f64 {
 
 /// The measurements of one exporter.
 struct Measured {
+    load: Load,
     name: &'static str,
+    gzip: bool,
     p50: Duration,
     p99: Duration,
     scrapes_per_second: f64,
@@ -472,18 +583,25 @@ fn mib(bytes: u64) -> f64 {
     bytes as f64 / (1024.0 * 1024.0)
 }
 
+impl Measured {
+    fn label(&self) -> String {
+        if self.gzip {
+            format!("{} (gzip)", self.name)
+        } else {
+            self.name.to_owned()
+        }
+    }
+}
+
 /// The results as markdown: the table, the ratios and the targets.
 fn report(results: &[Measured], elapsed: Duration) -> String {
-    let [wasm, go, python] = results else {
-        unreachable!("three exporters")
-    };
     let mut out = String::new();
     let _ = writeln!(out, "# Peer benchmark\n");
     let _ = writeln!(
         out,
-        "{} UTC, {} CPUs, Linux {}; {FAMILIES} families x {SERIES} series x 2 labels; \
+        "{} UTC, {} CPUs, Linux {}; loads of families × series × 2 labels; \
          {} sequential scrapes per exporter (interleaved), {THREADS} clients for {}s for \
-         throughput; measured in {:.0}s.\n",
+         throughput, RSS after all the scrapes of a load; measured in {:.0}s.\n",
         utc_now(),
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         fs::read_to_string("/proc/sys/kernel/osrelease")
@@ -495,14 +613,15 @@ fn report(results: &[Measured], elapsed: Duration) -> String {
     );
     let _ = writeln!(
         out,
-        "| exporter | p50 | p99 | scrapes/s | RSS MiB | peak RSS MiB | body KiB |"
+        "| load | exporter | p50 | p99 | scrapes/s | RSS MiB | peak RSS MiB | body KiB |"
     );
-    let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---:|---:|");
     for r in results {
         let _ = writeln!(
             out,
-            "| {} | {:.2} ms | {:.2} ms | {:.1} | {:.1} | {:.1} | {:.0} |",
-            r.name,
+            "| {} | {} | {:.3} ms | {:.3} ms | {:.1} | {:.1} | {:.1} | {:.1} |",
+            r.load,
+            r.label(),
             ms(r.p50),
             ms(r.p99),
             r.scrapes_per_second,
@@ -512,47 +631,76 @@ fn report(results: &[Measured], elapsed: Duration) -> String {
         );
     }
 
-    let ratio = |a: f64, b: f64| a / b;
-    let _ = writeln!(out, "\n| ratio | p50 | p99 | scrapes/s | RSS |");
-    let _ = writeln!(out, "|---|---:|---:|---:|---:|");
-    for peer in [go, python] {
-        let _ = writeln!(
-            out,
-            "| {} / {} | {:.2} | {:.2} | {:.2} | {:.2} |",
-            wasm.name,
-            peer.name,
-            ratio(ms(wasm.p50), ms(peer.p50)),
-            ratio(ms(wasm.p99), ms(peer.p99)),
-            ratio(wasm.scrapes_per_second, peer.scrapes_per_second),
-            ratio(wasm.rss as f64, peer.rss as f64)
-        );
+    let find = |load: Load, name: &str, gzip: bool| {
+        results
+            .iter()
+            .find(|r| r.load.samples() == load.samples() && r.name == name && r.gzip == gzip)
+    };
+    let _ = writeln!(out, "\n| load | ratio | p50 | p99 | scrapes/s | RSS |");
+    let _ = writeln!(out, "|---|---|---:|---:|---:|---:|");
+    for load in LOADS {
+        for (peer, gzip) in [
+            ("client_golang", false),
+            ("prometheus_client", false),
+            ("client_golang", true),
+        ] {
+            let (Some(wasm), Some(peer)) =
+                (find(load, "wasm_exporter", gzip), find(load, peer, gzip))
+            else {
+                continue;
+            };
+            let _ = writeln!(
+                out,
+                "| {load} | {} / {} | {:.2} | {:.2} | {:.2} | {:.2} |",
+                wasm.label(),
+                peer.label(),
+                ms(wasm.p50) / ms(peer.p50),
+                ms(wasm.p99) / ms(peer.p99),
+                wasm.scrapes_per_second / peer.scrapes_per_second,
+                wasm.rss as f64 / peer.rss as f64
+            );
+        }
     }
 
     let verdict = |met: bool| if met { "met" } else { "missed" };
-    let p50_go = ratio(ms(wasm.p50), ms(go.p50));
-    let p50_python = ratio(ms(wasm.p50), ms(python.p50));
-    let _ = writeln!(out, "\n| target | measured | |");
-    let _ = writeln!(out, "|---|---:|---|");
-    let _ = writeln!(
-        out,
-        "| p50 ≤ {TARGET_P50_VS_GO}× {} | {p50_go:.2}× | {} |",
-        go.name,
-        verdict(p50_go <= TARGET_P50_VS_GO)
-    );
-    let _ = writeln!(
-        out,
-        "| p50 ≤ {TARGET_P50_VS_PYTHON}× {} | {p50_python:.2}× | {} |",
-        python.name,
-        verdict(p50_python <= TARGET_P50_VS_PYTHON)
-    );
-    let _ = writeln!(
-        out,
-        "| RSS ≤ {}'s | {:.1} vs {:.1} MiB | {} |",
-        go.name,
-        mib(wasm.rss),
-        mib(go.rss),
-        verdict(wasm.rss <= go.rss)
-    );
+    let _ = writeln!(out, "\n| load | target | measured | |");
+    let _ = writeln!(out, "|---|---|---:|---|");
+    for load in LOADS {
+        let (Some(wasm), Some(go), Some(python)) = (
+            find(load, "wasm_exporter", false),
+            find(load, "client_golang", false),
+            find(load, "prometheus_client", false),
+        ) else {
+            continue;
+        };
+        let go_target = if load.is_largest() {
+            TARGET_P50_VS_GO
+        } else {
+            TARGET_P50_VS_GO_SMALL
+        };
+        let p50_go = ms(wasm.p50) / ms(go.p50);
+        let _ = writeln!(
+            out,
+            "| {load} | p50 ≤ {go_target}× client_golang | {p50_go:.2}× | {} |",
+            verdict(p50_go <= go_target)
+        );
+        if load.is_largest() {
+            let p50_python = ms(wasm.p50) / ms(python.p50);
+            let _ = writeln!(
+                out,
+                "| {load} | p50 ≤ {TARGET_P50_VS_PYTHON}× prometheus_client | {p50_python:.3}× | {} |",
+                verdict(p50_python <= TARGET_P50_VS_PYTHON)
+            );
+            let rss = wasm.rss as f64 / go.rss as f64;
+            let _ = writeln!(
+                out,
+                "| {load} | RSS ≤ {TARGET_RSS_VS_GO}× client_golang's | {:.1} vs {:.1} MiB ({rss:.2}×) | {} |",
+                mib(wasm.rss),
+                mib(go.rss),
+                verdict(rss <= TARGET_RSS_VS_GO)
+            );
+        }
+    }
     out
 }
 

@@ -19,25 +19,22 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-const (
-	families = 10   // gauge families peer_load_<f>
-	series   = 1000 // series per family
-	help     = "Synthetic series."
-)
+const help = "Synthetic series."
 
 // peerLoad returns families × series gauges; series i has the labels
 // l0="s<i>", l1="v1" and the value i.
 type peerLoad struct {
-	descs []*prometheus.Desc
+	descs  []*prometheus.Desc
+	series int
 }
 
-func newPeerLoad() *peerLoad {
+func newPeerLoad(families, series int) *peerLoad {
 	descs := make([]*prometheus.Desc, families)
 	for f := range descs {
 		name := "peer_load_" + strconv.Itoa(f)
 		descs[f] = prometheus.NewDesc(name, help, []string{"l0", "l1"}, nil)
 	}
-	return &peerLoad{descs: descs}
+	return &peerLoad{descs: descs, series: series}
 }
 
 func (c *peerLoad) Describe(ch chan<- *prometheus.Desc) {
@@ -49,7 +46,7 @@ func (c *peerLoad) Describe(ch chan<- *prometheus.Desc) {
 func (c *peerLoad) Collect(ch chan<- prometheus.Metric) {
 	// Like the plugin: the first label's values are formatted once per
 	// scrape and shared by every family.
-	values := make([]string, series)
+	values := make([]string, c.series)
 	for i := range values {
 		values[i] = "s" + strconv.Itoa(i)
 	}
@@ -62,10 +59,12 @@ func (c *peerLoad) Collect(ch chan<- prometheus.Metric) {
 
 func main() {
 	listen := flag.String("web.listen-address", "127.0.0.1:9918", "address to listen on")
+	families := flag.Int("families", 10, "gauge families peer_load_<f>")
+	series := flag.Int("series", 1000, "series per family")
 	flag.Parse()
 
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(newPeerLoad())
+	reg.MustRegister(newPeerLoad(*families, *series))
 	http.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	log.Printf("listening on %s", *listen)
 	log.Fatal(http.ListenAndServe(*listen, nil))

@@ -15,19 +15,21 @@ import threading
 from prometheus_client import start_http_server
 from prometheus_client.core import CollectorRegistry, GaugeMetricFamily
 
-FAMILIES = 10  # gauge families peer_load_<f>
-SERIES = 1000  # series per family
 HELP = "Synthetic series."
 
 
 class PeerLoad:
-    """FAMILIES x SERIES gauges; series i has l0="s<i>", l1="v1", value i."""
+    """families x series gauges; series i has l0="s<i>", l1="v1", value i."""
+
+    def __init__(self, families, series):
+        self.families = families
+        self.series = series
 
     def collect(self):
         # Like the plugin: the first label's values are formatted once per
         # scrape and shared by every family.
-        values = [f"s{i}" for i in range(SERIES)]
-        for f in range(FAMILIES):
+        values = [f"s{i}" for i in range(self.series)]
+        for f in range(self.families):
             family = GaugeMetricFamily(f"peer_load_{f}", HELP, labels=["l0", "l1"])
             for i, value in enumerate(values):
                 family.add_metric([value, "v1"], i)
@@ -37,11 +39,13 @@ class PeerLoad:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--web.listen-address", dest="listen", default="127.0.0.1:9919")
+    parser.add_argument("--families", type=int, default=10, help="gauge families peer_load_<f>")
+    parser.add_argument("--series", type=int, default=1000, help="series per family")
     args = parser.parse_args()
     host, _, port = args.listen.rpartition(":")
 
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(PeerLoad())
+    registry.register(PeerLoad(args.families, args.series))
     start_http_server(int(port), addr=host or "127.0.0.1", registry=registry)
     print(f"listening on {args.listen}", flush=True)
 

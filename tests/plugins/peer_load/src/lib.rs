@@ -1,16 +1,16 @@
 //! The synthetic load of the peer benchmark (`cargo xtask bench-peers`),
 //! the same one the Go and Python peer exporters in `tests/peers/` serve.
 //!
-//! [`FAMILIES`] gauge families `peer_load_<f>`, each with [`SERIES`]
-//! series; series `i` has the labels `l0="s<i>"`, `l1="v1"` and the value
-//! `i`. The sizes are fixed, so that every exporter serves the same
-//! series.
+//! `families` gauge families `peer_load_<f>` (config key `families`,
+//! default [`FAMILIES`]), each with `series` series (config key `series`,
+//! default [`SERIES`]); series `i` has the labels `l0="s<i>"`, `l1="v1"`
+//! and the value `i`.
 
-use wasm_exporter_sdk::{Collector, Family, Request, export_collector};
+use wasm_exporter_sdk::{Collector, Family, Request, config_get, export_collector};
 
-/// Families per scrape.
+/// Families per scrape, unless configured.
 const FAMILIES: usize = 10;
-/// Series per family.
+/// Series per family, unless configured.
 const SERIES: usize = 1000;
 /// Help text of every family.
 const HELP: &str = "Synthetic series.";
@@ -19,11 +19,13 @@ struct PeerLoad;
 
 impl Collector for PeerLoad {
     fn collect(_: &Request) -> Result<Vec<Family>, String> {
+        let families = size("families", FAMILIES)?;
+        let series = size("series", SERIES)?;
         // The first label's values are the same in every family: format
         // them once per scrape, not once per series.
-        let values: Vec<String> = (0..SERIES).map(|i| format!("s{i}")).collect();
-        let mut out = Vec::with_capacity(FAMILIES);
-        for f in 0..FAMILIES {
+        let values: Vec<String> = (0..series).map(|i| format!("s{i}")).collect();
+        let mut out = Vec::with_capacity(families);
+        for f in 0..families {
             let mut family = Family::gauge(format!("peer_load_{f}"), HELP);
             for (i, value) in values.iter().enumerate() {
                 family = family.with(&[("l0", value), ("l1", "v1")], i as f64);
@@ -31,6 +33,16 @@ impl Collector for PeerLoad {
             out.push(family);
         }
         Ok(out)
+    }
+}
+
+/// The configured `key`, or `default`.
+fn size(key: &str, default: usize) -> Result<usize, String> {
+    match config_get(key) {
+        None => Ok(default),
+        Some(value) => value
+            .parse()
+            .map_err(|_| format!("config {key}: {value:?} is not a number")),
     }
 }
 
