@@ -123,6 +123,7 @@ fn run(host_args: &[OsString]) -> Result<()> {
             config.display()
         )
     })?;
+    let host_args = after_separator(host_args);
     let mut host = Command::new(&binary);
     host.current_dir(&workspace.root)
         .arg("--config.file")
@@ -130,6 +131,15 @@ fn run(host_args: &[OsString]) -> Result<()> {
         .args(host_args);
     print_command(&host);
     exec(host)
+}
+
+/// `cargo xtask run -- FLAGS`: the leading `--` is the build tool's, not
+/// the host's.
+fn after_separator(args: &[OsString]) -> &[OsString] {
+    match args.split_first() {
+        Some((first, rest)) if first == "--" => rest,
+        _ => args,
+    }
 }
 
 fn test(cargo_args: &[OsString]) -> Result<()> {
@@ -285,4 +295,20 @@ fn exec(mut command: Command) -> Result<()> {
         .status()
         .with_context(|| format!("failed to run `{}`", display(&command)))?;
     std::process::exit(status.code().unwrap_or(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::OsString;
+
+    use super::after_separator;
+
+    #[test]
+    fn run_passes_the_flags_after_the_separator() {
+        let args: Vec<OsString> = ["--", "--log.level", "debug"].map(Into::into).to_vec();
+        assert_eq!(after_separator(&args), &args[1..]);
+        let bare: Vec<OsString> = ["--log.level", "debug"].map(Into::into).to_vec();
+        assert_eq!(after_separator(&bare), &bare[..]);
+        assert!(after_separator(&[]).is_empty());
+    }
 }
