@@ -268,19 +268,8 @@ struct TlsNginx {
 
 impl TlsNginx {
     fn start(certs: &Certificates) -> TlsNginx {
-        let nginx = systems::installed("/usr/sbin/nginx", "nginx");
         let dir = systems::Scratch::new("nginx_tls");
         let (port, self_port) = (systems::free_port(), systems::free_port());
-        let prefix = dir.path().display().to_string();
-        let tmp = format!("{prefix}/tmp");
-        std::fs::create_dir_all(&tmp).unwrap();
-        let root = Command::new("id")
-            .arg("-u")
-            .output()
-            .is_ok_and(|o| o.stdout.trim_ascii() == b"0");
-        // As root, the workers would otherwise run as `nobody`, who cannot
-        // read the keys in the temporary directory.
-        let user = if root { "user root;" } else { "" };
         let server = |port: u16, cert: &str, key: &str| {
             format!(
                 "    server {{
@@ -294,36 +283,9 @@ impl TlsNginx {
                 certs.path(key)
             )
         };
-        let config = format!(
-            "{user}
-daemon off;
-worker_processes 1;
-pid {prefix}/nginx.pid;
-error_log {prefix}/error.log;
-events {{ worker_connections 64; }}
-http {{
-    access_log off;
-    client_body_temp_path {tmp}/body;
-    proxy_temp_path {tmp}/proxy;
-    fastcgi_temp_path {tmp}/fastcgi;
-    uwsgi_temp_path {tmp}/uwsgi;
-    scgi_temp_path {tmp}/scgi;
-{}{}}}
-",
-            server(port, "chain.pem", "leaf.key"),
-            server(self_port, "self.pem", "self.key"),
-        );
-        let file = dir.path().join("nginx.conf");
-        std::fs::write(&file, config).unwrap();
-        let mut command = Command::new(nginx);
-        command
-            .arg("-p")
-            .arg(&prefix)
-            .arg("-c")
-            .arg(&file)
-            .arg("-e")
-            .arg(format!("{prefix}/error.log"));
-        let daemon = Daemon::start("nginx-tls", command, port, dir);
+        let servers =
+            server(port, "chain.pem", "leaf.key") + &server(self_port, "self.pem", "self.key");
+        let daemon = systems::nginx_with("nginx-tls", dir, port, &servers);
         TlsNginx { daemon, self_port }
     }
 }

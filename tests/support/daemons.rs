@@ -221,11 +221,27 @@ pub fn redis_info(redis: &Daemon) -> BTreeMap<String, String> {
 /// Debian's nginx on a free loopback port, serving `stub_status` at
 /// `/stub_status`, `ok` at `/`, and files from `dir/html` at `/files/`.
 pub fn nginx() -> Daemon {
-    let nginx = installed("/usr/sbin/nginx", "nginx");
     let dir = Scratch::new("nginx");
     let port = free_port();
+    let prefix = dir.path().display().to_string();
+    std::fs::create_dir_all(dir.path().join("html")).unwrap();
+    let server = format!(
+        "    server {{
+        listen 127.0.0.1:{port};
+        location = /stub_status {{ stub_status; }}
+        location /files/ {{ alias {prefix}/html/; }}
+        location = / {{ return 200 \"ok\\n\"; }}
+    }}
+"
+    );
+    nginx_with("nginx", dir, port, &server)
+}
+
+/// Debian's nginx running from `dir` with the `server` blocks given (in
+/// nginx syntax), `port` being the one to wait for.
+pub fn nginx_with(name: &'static str, dir: Scratch, port: u16, servers: &str) -> Daemon {
+    let nginx = installed("/usr/sbin/nginx", "nginx");
     let prefix = dir.path();
-    std::fs::create_dir_all(prefix.join("html")).unwrap();
     std::fs::create_dir_all(prefix.join("tmp")).unwrap();
     let root = Command::new("id")
         .arg("-u")
@@ -250,13 +266,7 @@ http {{
     fastcgi_temp_path {tmp}/fastcgi;
     uwsgi_temp_path {tmp}/uwsgi;
     scgi_temp_path {tmp}/scgi;
-    server {{
-        listen 127.0.0.1:{port};
-        location = /stub_status {{ stub_status; }}
-        location /files/ {{ alias {prefix}/html/; }}
-        location = / {{ return 200 \"ok\\n\"; }}
-    }}
-}}
+{servers}}}
 ",
         prefix = prefix.display()
     );
@@ -270,7 +280,7 @@ http {{
         .arg(&file)
         .arg("-e")
         .arg(prefix.join("error.log"));
-    Daemon::start("nginx", command, port, dir)
+    Daemon::start(name, command, port, dir)
 }
 
 /// One of Debian's Prometheus exporters (`/usr/bin/prometheus-<name>`),
