@@ -13,8 +13,6 @@
 //! `/probe`, the target is the URL, or `host:port` for
 //! `http://host:port/stub_status`.
 
-use std::time::Duration;
-
 use wasm_exporter_sdk::{
     Collector, Descriptor, Family, MetricType, Request, config_get, export_collector, http,
 };
@@ -24,12 +22,6 @@ const DEFAULT_URL: &str = "http://127.0.0.1:8080/stub_status";
 
 /// The status page is about 100 bytes; anything much longer is not it.
 const MAX_BODY_BYTES: u64 = 64 << 10;
-
-/// The time allowed when the host states none.
-const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// Time kept back from the host's deadline to build and return the result.
-const MAX_MARGIN: Duration = Duration::from_millis(250);
 
 /// Name, help and type of each family, in the exporter's words.
 const ACCEPTED: (&str, &str, MetricType) = (
@@ -108,7 +100,7 @@ impl Collector for Nginx {
             },
         };
         let response = http::get(&url)
-            .timeout(budget(request.timeout))
+            .timeout(request.io_budget())
             .max_body(MAX_BODY_BYTES)
             .send()?;
         if response.status != 200 {
@@ -138,16 +130,6 @@ impl Collector for Nginx {
 }
 
 export_collector!(Nginx);
-
-/// The time one scrape may wait for nginx.
-fn budget(timeout: Duration) -> Duration {
-    let timeout = if timeout.is_zero() {
-        DEFAULT_TIMEOUT
-    } else {
-        timeout
-    };
-    timeout - MAX_MARGIN.min(timeout / 10)
-}
 
 /// The status page's URL from a URL, or from `host:port` alone.
 fn url(value: &str) -> Result<String, String> {
@@ -299,11 +281,5 @@ mod tests {
         for bad in ["", "ftp://x/", "http://", "web/status"] {
             assert!(url(bad).is_err(), "{bad:?}");
         }
-    }
-
-    #[test]
-    fn the_budget_leaves_a_margin_before_the_deadline() {
-        assert_eq!(budget(Duration::from_secs(5)), Duration::from_millis(4750));
-        assert_eq!(budget(Duration::ZERO), Duration::from_millis(4750));
     }
 }

@@ -41,13 +41,6 @@ const DEFAULT_PORT: u16 = 6379;
 /// called); the cap keeps a wrong server from filling the plugin's memory.
 const MAX_REPLY_BYTES: u64 = 4 << 20;
 
-/// The time allowed when the host states none.
-const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// Time kept back from the host's deadline to build and return the result,
-/// so a slow server fails with its own message instead of a timeout.
-const MAX_MARGIN: Duration = Duration::from_millis(250);
-
 /// The settings read with `CONFIG GET`, in the order sent. `databases`
 /// tells which databases to report as empty; the others become
 /// `redis_config_<name>` as with redis_exporter.
@@ -128,7 +121,7 @@ impl Collector for Redis {
 
     fn collect(request: &Request) -> Result<Vec<Family>, String> {
         let settings = Settings::read(request)?;
-        let answers = settings.query(budget(request.timeout))?;
+        let answers = settings.query(request.io_budget())?;
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_err(|e| format!("the clock is before 1970: {e}"))?
@@ -163,16 +156,6 @@ impl Collector for Redis {
 }
 
 export_collector!(Redis);
-
-/// The time one scrape may spend talking to Redis.
-fn budget(timeout: Duration) -> Duration {
-    let timeout = if timeout.is_zero() {
-        DEFAULT_TIMEOUT
-    } else {
-        timeout
-    };
-    timeout - MAX_MARGIN.min(timeout / 10)
-}
 
 /// Where and how to connect.
 struct Settings {
@@ -369,13 +352,6 @@ mod tests {
         ] {
             assert!(address(bad).is_err(), "{bad:?}");
         }
-    }
-
-    #[test]
-    fn the_budget_leaves_a_margin_before_the_deadline() {
-        assert_eq!(budget(Duration::from_secs(5)), Duration::from_millis(4750));
-        assert_eq!(budget(Duration::from_secs(1)), Duration::from_millis(900));
-        assert_eq!(budget(Duration::ZERO), Duration::from_millis(4750));
     }
 
     #[test]
