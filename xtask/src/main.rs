@@ -176,16 +176,7 @@ fn bench_exporters() -> Result<()> {
     let workspace = Workspace::locate()?;
     apt::ensure_test_packages(&workspace)?;
     plugins::build(&workspace)?;
-    workspace.run(
-        workspace
-            .cargo()
-            .args(["build", "--release", "-p", HOST_PACKAGE]),
-    )?;
-    workspace.run(
-        workspace
-            .cargo()
-            .args(["bench", "-p", HOST_PACKAGE, "--bench", "exporters"]),
-    )
+    workspace.bench_release_host("exporters")
 }
 
 /// The soak test: `cargo bench --bench soak`, options after `--`.
@@ -223,6 +214,21 @@ fn bench(cargo_args: &[OsString]) -> Result<()> {
         ]);
     }
     workspace.run(cargo.args(cargo_args))
+}
+
+impl Workspace {
+    /// Builds the release host, then runs `cargo bench -p wasm_exporter
+    /// --bench <bench>` (a benchmark that starts the real binary).
+    pub fn bench_release_host(&self, bench: &str) -> Result<()> {
+        self.run(
+            self.cargo()
+                .args(["build", "--release", "-p", HOST_PACKAGE]),
+        )?;
+        self.run(
+            self.cargo()
+                .args(["bench", "-p", HOST_PACKAGE, "--bench", bench]),
+        )
+    }
 }
 
 /// Where the workspace and its build output live.

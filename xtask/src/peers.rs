@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result, bail};
 
-use crate::{HOST_PACKAGE, Workspace, apt, plugins, python};
+use crate::{Workspace, apt, plugins, python};
 
 /// The Debian packages of the Go toolchain and of client_golang (with the
 /// libraries it imports), installed in GOPATH layout under [`GOPATH_DEB`].
@@ -32,16 +32,7 @@ pub fn bench_peers() -> Result<()> {
     python::ensure_venv(&workspace)?;
     plugins::build(&workspace)?;
     build_go_exporter(&workspace)?;
-    workspace.run(
-        workspace
-            .cargo()
-            .args(["build", "--release", "-p", HOST_PACKAGE]),
-    )?;
-    workspace.run(
-        workspace
-            .cargo()
-            .args(["bench", "-p", HOST_PACKAGE, "--bench", "peers"]),
-    )
+    workspace.bench_release_host("peers")
 }
 
 /// Installs Go and client_golang with apt-get unless both are there.

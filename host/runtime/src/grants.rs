@@ -3,8 +3,8 @@
 //! directories, environment variables, file-system statistics of mount
 //! points, and the target of each probe. Nothing is granted by default.
 //!
-//! This module parses and checks grants; each capability module
-//! ([`crate::capabilities`]) enforces its kind. Every grant is written as
+//! This module parses and checks grants; each module under `capabilities`
+//! enforces its kind. Every grant is written as
 //! a string in the configuration, and a wrong one is refused with a
 //! message saying what is wrong with it.
 

@@ -11,9 +11,10 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
+
+mod common;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 
@@ -26,19 +27,6 @@ use wasm_exporter::runtime::sandbox::PluginContext;
 
 /// The response body the loopback server sends.
 const BODY: &[u8] = b"ok\n";
-
-fn test_plugin(name: &str) -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"));
-    let path = target.join("test-plugins").join(format!("{name}.wasm"));
-    assert!(
-        path.is_file(),
-        "{} missing: run `cargo xtask plugins`",
-        path.display()
-    );
-    path
-}
 
 /// An HTTP/1.1 server on loopback answering every request with
 /// [`BODY`] and closing the connection.
@@ -96,7 +84,7 @@ fn load(
     let version = rt
         .block_on(load::load(
             runtime,
-            &test_plugin("reach_out"),
+            &common::plugin("test-plugins", "reach_out"),
             &context,
             &PluginLimits::default(),
         ))
