@@ -21,7 +21,7 @@ use wasm_exporter::runtime::compiler::CompileWorker;
 use wasm_exporter::runtime::engine::{self, Runtime, RuntimeOptions};
 use wasm_exporter::runtime::limits::{self, PluginLimits};
 use wasm_exporter::runtime::load;
-use wasm_exporter::runtime::outcome::root_message;
+use wasm_exporter::runtime::outcome::{Outcome, root_message};
 use wasm_exporter::runtime::sandbox::PluginContext;
 
 /// Prometheus exporter that hosts collectors written as WebAssembly components.
@@ -219,6 +219,10 @@ struct CollectArgs {
     /// Exposition format to print.
     #[arg(long, value_enum, default_value = "text")]
     format: PrintFormat,
+    /// Also print what the call cost (series, fuel, fuel per series, peak
+    /// memory, duration) to stderr.
+    #[arg(long)]
+    stats: bool,
     #[command(flatten)]
     limits: LimitArgs,
 }
@@ -507,6 +511,9 @@ async fn collect_once(args: CollectArgs) -> Result<ExitCode> {
         params: Vec::new(),
     };
     let outcome = collect::collect(&version, &context, &limits, &input, limits.timeout()).await;
+    if args.stats {
+        eprintln!("{}", cost_line(&outcome));
+    }
     match outcome.result {
         Ok(families) => {
             let format = match args.format {
@@ -533,6 +540,21 @@ async fn collect_once(args: CollectArgs) -> Result<ExitCode> {
             Ok(ExitCode::FAILURE)
         }
     }
+}
+
+/// What one `collect` cost, on one logfmt line.
+fn cost_line(outcome: &Outcome) -> String {
+    let per_series = outcome
+        .fuel_consumed
+        .checked_div(outcome.series)
+        .unwrap_or(outcome.fuel_consumed);
+    format!(
+        "series={} fuel={} fuel_per_series={per_series} memory_peak_bytes={} duration_us={}",
+        outcome.series,
+        outcome.fuel_consumed,
+        outcome.memory_peak_bytes,
+        outcome.duration.as_micros()
+    )
 }
 
 /// mimalloc: lifting a plugin's result and freeing it after the page is
