@@ -56,6 +56,45 @@ fn collect_passes_target_and_config() {
     );
 }
 
+/// The most wasm instructions (fuel) the 10,000-series benchmark plugin
+/// may spend per series: its own loop, the SDK's builder and the lowering
+/// of its result. Fuel counts instructions, so this holds on any machine.
+const MAX_FUEL_PER_SERIES: u64 = 600;
+
+#[test]
+fn collect_stats_show_the_sdk_staying_under_its_fuel_per_series() {
+    let plugin = test_plugin("bench_series");
+    let (ok, stdout, stderr) = run(&[
+        "collect",
+        plugin.to_str().unwrap(),
+        "--stats",
+        "--config",
+        "series=10000",
+    ]);
+    assert!(ok, "{stderr}");
+    assert_eq!(
+        stdout.lines().count(),
+        10_002,
+        "HELP, TYPE and every series"
+    );
+    let stat = |key: &str| -> u64 {
+        let line = stderr.lines().last().unwrap_or_default();
+        line.split(' ')
+            .find_map(|field| field.strip_prefix(&format!("{key}=")))
+            .unwrap_or_else(|| panic!("no {key} in {stderr:?}"))
+            .parse()
+            .unwrap()
+    };
+    assert_eq!(stat("series"), 10_000);
+    assert_eq!(stat("fuel_per_series"), stat("fuel") / 10_000);
+    assert!(
+        stat("fuel_per_series") <= MAX_FUEL_PER_SERIES,
+        "{} fuel per series, over {MAX_FUEL_PER_SERIES}: {stderr}",
+        stat("fuel_per_series")
+    );
+    assert!(stat("memory_peak_bytes") > 0);
+}
+
 #[test]
 fn collect_fails_with_the_reason() {
     let (ok, _, stderr) = run(&["collect", test_plugin("error").to_str().unwrap()]);

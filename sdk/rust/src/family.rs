@@ -75,14 +75,39 @@ impl Value {
     }
 }
 
-/// One series of a family: its label pairs (without the metric name) and
-/// its value.
+/// One series of a family, as [`Family::series`] shows it: its label
+/// pairs (without the metric name) and its value.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Series {
+pub struct Series<'a> {
     /// Label name/value pairs, in the order they were given.
-    pub labels: Vec<(String, String)>,
+    pub labels: Vec<(&'a str, &'a str)>,
     /// The value; its variant matches the family type.
     pub value: Value,
+}
+
+/// Where one label's name and value lie in a family's text: the start and
+/// length of each, in bytes. Laid out as the canonical ABI's `label` record
+/// (two strings, each a 32-bit address and length) once the text's address
+/// is added to both starts, so returning the family copies no label.
+pub(crate) type LabelSpan = [u32; 4];
+
+/// One series, laid out as the canonical ABI's `metric` record: its
+/// labels (index of the first span and count, until lowered), its value's
+/// case, and the payload (a scalar's bits, or the index of a histogram,
+/// summary or state set in the family's `values` until lowered). Plain
+/// words: adding a series allocates nothing of its own, and returning or
+/// dropping the family does not visit each series to free it.
+pub(crate) type MetricRecord = [u64; 5];
+
+/// The cases of the WIT `value` variant, in its order.
+pub(crate) mod case {
+    pub const COUNTER: u64 = 0;
+    pub const GAUGE: u64 = 1;
+    pub const UNKNOWN: u64 = 2;
+    pub const HISTOGRAM: u64 = 3;
+    pub const SUMMARY: u64 = 4;
+    pub const INFO: u64 = 5;
+    pub const STATE_SET: u64 = 6;
 }
 
 /// Every series of one metric name, with its help text, type and unit.
@@ -112,7 +137,16 @@ pub struct Family {
     help: String,
     metric_type: MetricType,
     unit: Option<String>,
-    series: Vec<Series>,
+    /// Every label name and value of every series, one after another:
+    /// one buffer per family rather than two strings per label.
+    text: String,
+    labels: Vec<LabelSpan>,
+    records: Vec<MetricRecord>,
+    /// The values that are more than a number, which records refer to.
+    values: Vec<Value>,
+    /// The names set by [`Family::with_label_names`]: start and length of
+    /// each in `text`.
+    label_names: Vec<[u32; 2]>,
 }
 
 impl Family {
@@ -123,7 +157,11 @@ impl Family {
             help: help.into(),
             metric_type,
             unit: None,
-            series: Vec::new(),
+            text: String::new(),
+            labels: Vec::new(),
+            records: Vec::new(),
+            values: Vec::new(),
+            label_names: Vec::new(),
         }
     }
 
@@ -175,14 +213,112 @@ impl Family {
     ///
     /// If the family is of another type.
     #[track_caller]
-    pub fn with(self, labels: &[(&str, &str)], value: f64) -> Self {
-        let value = match self.metric_type {
-            MetricType::Counter => Value::Counter(value),
-            MetricType::Gauge => Value::Gauge(value),
-            MetricType::Unknown => Value::Unknown(value),
-            other => misuse("with", other, &self.name),
-        };
-        self.push(labels, value)
+    pub fn with(mut self, labels: &[(&str, &str)], value: f64) -> Self {
+        let case = self.scalar_case("with");
+        self.push_series(labels, case, value.to_bits());
+        self
+    }
+
+    /// Adds a series to a counter, gauge or untyped family in place: the
+    /// same as [`Family::with`], for loops that add many series.
+    ///
+    /// ```
+    /// use wasm_exporter_sdk::Family;
+    ///
+    /// let mut depth = Family::gauge("queue_depth", "Jobs waiting per queue.");
+    /// for (queue, jobs) in [("mail", 3), ("billing", 0)] {
+    ///     depth.add(&[("queue", queue)], f64::from(jobs));
+    /// }
+    /// assert_eq!(depth.len(), 2);
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// If the family is of another type.
+    #[track_caller]
+    #[inline]
+    pub fn add(&mut self, labels: &[(&str, &str)], value: f64) {
+        let case = self.scalar_case("add");
+        self.push_series(labels, case, value.to_bits());
+    }
+
+    #[track_caller]
+    fn scalar_case(&self, method: &str) -> u64 {
+        match self.metric_type {
+            MetricType::Counter => case::COUNTER,
+            MetricType::Gauge => case::GAUGE,
+            MetricType::Unknown => case::UNKNOWN,
+            other => misuse(method, other, &self.name),
+        }
+    }
+
+    /// Sets the label names of every series added with
+    /// [`Family::add_values`], like the variable labels of client_golang's
+    /// `NewDesc`: each name is kept once for the family rather than once
+    /// per series.
+    ///
+    /// ```
+    /// use wasm_exporter_sdk::Family;
+    ///
+    /// let mut bytes = Family::counter("disk_read_bytes_total", "Bytes read.")
+    ///     .with_label_names(&["device", "mode"]);
+    /// for (device, read) in [("sda", 4096.0), ("sdb", 512.0)] {
+    ///     bytes.add_values(&[device, "direct"], read);
+    /// }
+    /// assert_eq!(bytes.series()[1].labels, [("device", "sdb"), ("mode", "direct")]);
+    /// ```
+    pub fn with_label_names(mut self, names: &[&str]) -> Self {
+        self.label_names = names
+            .iter()
+            .map(|name| [append(&mut self.text, name), offset(name.len())])
+            .collect();
+        self
+    }
+
+    /// Adds a series to a counter, gauge or untyped family, with one value
+    /// per label name set by [`Family::with_label_names`], in that order:
+    /// the cheapest way to add many series.
+    ///
+    /// # Panics
+    ///
+    /// If the family is of another type, or the number of values is not
+    /// the number of label names.
+    #[track_caller]
+    #[inline]
+    pub fn add_values(&mut self, values: &[&str], value: f64) {
+        let case = self.scalar_case("add_values");
+        if values.len() != self.label_names.len() {
+            panic!(
+                "Family::add_values got {} label values for the {} label names of `{}`",
+                values.len(),
+                self.label_names.len(),
+                self.name
+            );
+        }
+        let first_label = offset(self.labels.len());
+        let Family {
+            text,
+            labels,
+            label_names,
+            ..
+        } = self;
+        // One reservation for all the spans (the zipped slices tell their
+        // length), then plain writes: this loop is most of what a series
+        // costs in wasm instructions.
+        labels.extend(
+            label_names
+                .iter()
+                .zip(values)
+                .map(|(&[name_at, name_len], label_value)| {
+                    [
+                        name_at,
+                        name_len,
+                        append(text, label_value),
+                        offset(label_value.len()),
+                    ]
+                }),
+        );
+        self.push_record(first_label, values.len(), case, value.to_bits());
     }
 
     /// Adds a series to a histogram family.
@@ -268,16 +404,34 @@ impl Family {
         self.unit.as_deref()
     }
 
+    /// The number of series added so far.
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    /// Whether no series was added.
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
     /// The series added so far, in order.
-    pub fn series(&self) -> &[Series] {
-        &self.series
+    pub fn series(&self) -> Vec<Series<'_>> {
+        self.records
+            .iter()
+            .map(|record| Series {
+                labels: self.labels_of(record).collect(),
+                value: self.value_of(record),
+            })
+            .collect()
     }
 
     /// The static description of this family, with the label names of its
     /// first series.
     pub fn descriptor(&self) -> Descriptor {
-        let label_names = self.series.first().map_or_else(Vec::new, |series| {
-            series.labels.iter().map(|(name, _)| name.clone()).collect()
+        let label_names = self.records.first().map_or_else(Vec::new, |record| {
+            self.labels_of(record)
+                .map(|(name, _)| name.to_owned())
+                .collect()
         });
         Descriptor {
             name: self.name.clone(),
@@ -288,14 +442,43 @@ impl Family {
         }
     }
 
-    pub(crate) fn into_parts(self) -> (String, String, MetricType, Option<String>, Vec<Series>) {
-        (
-            self.name,
-            self.help,
-            self.metric_type,
-            self.unit,
-            self.series,
-        )
+    fn labels_of<'a>(&'a self, record: &MetricRecord) -> impl Iterator<Item = (&'a str, &'a str)> {
+        let first = record[0] as u32 as usize;
+        let count = (record[0] >> 32) as usize;
+        self.labels[first..first + count]
+            .iter()
+            .map(|&[name, name_len, value, value_len]| {
+                (self.text_at(name, name_len), self.text_at(value, value_len))
+            })
+    }
+
+    fn text_at(&self, start: u32, len: u32) -> &str {
+        &self.text[start as usize..(start + len) as usize]
+    }
+
+    fn value_of(&self, record: &MetricRecord) -> Value {
+        let number = f64::from_bits(record[2]);
+        match record[1] {
+            case::COUNTER => Value::Counter(number),
+            case::GAUGE => Value::Gauge(number),
+            case::UNKNOWN => Value::Unknown(number),
+            case::INFO => Value::Info,
+            _ => self.values[record[2] as usize].clone(),
+        }
+    }
+
+    /// What the canonical ABI lowering reads and rewrites in place.
+    pub(crate) fn parts_mut(&mut self) -> Parts<'_> {
+        Parts {
+            name: &self.name,
+            help: &self.help,
+            metric_type: self.metric_type,
+            unit: self.unit.as_deref(),
+            text: &self.text,
+            labels: &mut self.labels,
+            records: &mut self.records,
+            values: &self.values,
+        }
     }
 
     #[track_caller]
@@ -306,13 +489,69 @@ impl Family {
     }
 
     fn push(mut self, labels: &[(&str, &str)], value: Value) -> Self {
-        let labels = labels
-            .iter()
-            .map(|&(name, value)| (name.to_owned(), value.to_owned()))
-            .collect();
-        self.series.push(Series { labels, value });
+        let (case, payload) = match value {
+            Value::Counter(v) => (case::COUNTER, v.to_bits()),
+            Value::Gauge(v) => (case::GAUGE, v.to_bits()),
+            Value::Unknown(v) => (case::UNKNOWN, v.to_bits()),
+            Value::Info => (case::INFO, 0),
+            other => {
+                let case = match other {
+                    Value::Histogram(_) => case::HISTOGRAM,
+                    Value::Summary(_) => case::SUMMARY,
+                    _ => case::STATE_SET,
+                };
+                self.values.push(other);
+                (case, self.values.len() as u64 - 1)
+            }
+        };
+        self.push_series(labels, case, payload);
         self
     }
+
+    fn push_series(&mut self, pairs: &[(&str, &str)], case: u64, payload: u64) {
+        let first_label = offset(self.labels.len());
+        let Family { text, labels, .. } = self;
+        labels.extend(pairs.iter().map(|&(name, value)| {
+            let name_at = append(text, name);
+            [
+                name_at,
+                offset(name.len()),
+                append(text, value),
+                offset(value.len()),
+            ]
+        }));
+        self.push_record(first_label, pairs.len(), case, payload);
+    }
+
+    fn push_record(&mut self, first_label: u32, label_count: usize, case: u64, payload: u64) {
+        let labels = u64::from(first_label) | (u64::from(offset(label_count)) << 32);
+        self.records.push([labels, case, payload, 0, 0]);
+    }
+}
+
+/// A family's parts, as the canonical ABI lowering sees them.
+pub(crate) struct Parts<'a> {
+    pub(crate) name: &'a str,
+    pub(crate) help: &'a str,
+    pub(crate) metric_type: MetricType,
+    pub(crate) unit: Option<&'a str>,
+    pub(crate) text: &'a str,
+    pub(crate) labels: &'a mut [LabelSpan],
+    pub(crate) records: &'a mut [MetricRecord],
+    pub(crate) values: &'a [Value],
+}
+
+/// Appends `s` to a family's text and returns where it starts.
+fn append(text: &mut String, s: &str) -> u32 {
+    let at = offset(text.len());
+    text.push_str(s);
+    at
+}
+
+/// A length or position within one family, which a 32-bit guest cannot
+/// exceed.
+fn offset(n: usize) -> u32 {
+    u32::try_from(n).expect("a family holds less than 4 GiB")
 }
 
 #[track_caller]
@@ -380,10 +619,7 @@ mod tests {
         assert_eq!(counter.series()[0].value, Value::Counter(2.0));
         assert_eq!(gauge.series()[0].value, Value::Gauge(1.5));
         assert_eq!(unknown.series()[0].value, Value::Unknown(-1.0));
-        assert_eq!(
-            counter.series()[0].labels,
-            vec![("queue".to_owned(), "a".to_owned())]
-        );
+        assert_eq!(counter.series()[0].labels, [("queue", "a")]);
     }
 
     #[test]
@@ -391,11 +627,7 @@ mod tests {
         let family = Family::gauge("depth", "Depth.")
             .with(&[("queue", "b")], 1.0)
             .with(&[("queue", "a")], 2.0);
-        let queues: Vec<_> = family
-            .series()
-            .iter()
-            .map(|s| s.labels[0].1.as_str())
-            .collect();
+        let queues: Vec<_> = family.series().iter().map(|s| s.labels[0].1).collect();
         assert_eq!(queues, ["b", "a"]);
     }
 
@@ -421,6 +653,52 @@ mod tests {
     #[should_panic(expected = "Family::with_info does not fit gauge family `depth`")]
     fn info_on_gauge_panics() {
         let _ = Family::gauge("depth", "Depth.").with_info(&[]);
+    }
+
+    #[test]
+    fn label_names_once_values_per_series() {
+        let mut family =
+            Family::counter("reads_total", "Reads.").with_label_names(&["dev", "mode"]);
+        family.add_values(&["sda", "direct"], 4.0);
+        family.add(&[("dev", "sdb")], 1.0);
+        family.add_values(&["sdc", ""], 2.0);
+        let series = family.series();
+        assert_eq!(series[0].labels, [("dev", "sda"), ("mode", "direct")]);
+        assert_eq!(series[1].labels, [("dev", "sdb")]);
+        assert_eq!(series[2].labels, [("dev", "sdc"), ("mode", "")]);
+        assert_eq!(
+            series.iter().map(|s| s.value.clone()).collect::<Vec<_>>(),
+            [
+                Value::Counter(4.0),
+                Value::Counter(1.0),
+                Value::Counter(2.0)
+            ]
+        );
+        assert_eq!(family.descriptor().label_names, ["dev", "mode"]);
+    }
+
+    #[test]
+    #[should_panic(
+        expected = "Family::add_values got 1 label values for the 2 label names of `reads_total`"
+    )]
+    fn label_values_must_match_names() {
+        Family::counter("reads_total", "Reads.")
+            .with_label_names(&["dev", "mode"])
+            .add_values(&["sda"], 1.0);
+    }
+
+    #[test]
+    fn values_beyond_numbers_are_kept_in_order() {
+        let family = Family::histogram("wait_seconds", "Wait.")
+            .with_histogram(&[("q", "a")], Histogram::new(&[(1.0, 1)], 0.5, 1))
+            .with_histogram(&[("q", "b")], Histogram::new(&[(1.0, 0)], 0.0, 2));
+        let series = family.series();
+        assert_eq!(series[1].labels, [("q", "b")]);
+        assert_eq!(
+            series[1].value,
+            Value::Histogram(Histogram::new(&[(1.0, 0)], 0.0, 2))
+        );
+        assert_eq!(family.len(), 2);
     }
 
     #[test]

@@ -127,10 +127,6 @@ impl Histogram {
     pub fn count(&self) -> u64 {
         self.count
     }
-
-    pub(crate) fn into_parts(self) -> (Vec<(f64, u64)>, f64, u64) {
-        (self.buckets, self.sum, self.count)
-    }
 }
 
 /// One summary data point: quantiles, the sum and the count of the
@@ -194,10 +190,6 @@ impl Summary {
     /// The number of observations.
     pub fn count(&self) -> u64 {
         self.count
-    }
-
-    pub(crate) fn into_parts(self) -> (Vec<(f64, f64)>, f64, u64) {
-        (self.quantiles, self.sum, self.count)
     }
 }
 

@@ -75,9 +75,9 @@
 //!   as the reason; a panic does too, less readably.
 #![deny(missing_docs)]
 
+mod abi;
 mod family;
 pub mod fs;
-mod guest;
 mod histogram;
 mod host;
 #[cfg(feature = "http")]
@@ -130,22 +130,56 @@ pub trait Collector {
 macro_rules! export_collector {
     ($collector:ty) => {
         const _: () = {
-            type __WasmExporterCollector = $crate::__private::Adapter<$collector>;
-            $crate::__private::bindings::__export_plugin!(
-                __WasmExporterCollector with_types_in $crate::__private::bindings
-            );
+            #[unsafe(export_name = "wasm-exporter:collector/collector@0.1.1#describe")]
+            unsafe extern "C" fn __wasm_exporter_describe() -> *mut u8 {
+                $crate::__private::start();
+                $crate::__private::describe::<$collector>()
+            }
+
+            #[unsafe(export_name = "cabi_post_wasm-exporter:collector/collector@0.1.1#describe")]
+            unsafe extern "C" fn __wasm_exporter_describe_post_return(_: *mut u8) {
+                $crate::__private::release();
+            }
+
+            #[unsafe(export_name = "wasm-exporter:collector/collector@0.1.1#collect")]
+            unsafe extern "C" fn __wasm_exporter_collect(
+                target_case: i32,
+                target_at: *mut u8,
+                target_len: usize,
+                params_at: *mut u8,
+                params_len: usize,
+                timeout_ms: i64,
+            ) -> *mut u8 {
+                $crate::__private::start();
+                // SAFETY: the host calls this export as the canonical ABI
+                // says, with what it allocated for the request.
+                unsafe {
+                    $crate::__private::collect::<$collector>(
+                        target_case,
+                        target_at,
+                        target_len,
+                        params_at,
+                        params_len,
+                        timeout_ms,
+                    )
+                }
+            }
+
+            #[unsafe(export_name = "cabi_post_wasm-exporter:collector/collector@0.1.1#collect")]
+            unsafe extern "C" fn __wasm_exporter_collect_post_return(_: *mut u8) {
+                $crate::__private::release();
+            }
         };
     };
 }
 
-/// Generated bindings of the WIT package; not part of the public API.
+/// Generated bindings of the WIT package (the imports, and the world's
+/// type, which the exports above implement); not part of the public API.
 #[doc(hidden)]
 pub mod bindings {
     wit_bindgen::generate!({
         path: "../../wit",
         world: "plugin",
-        pub_export_macro: true,
-        export_macro_name: "__export_plugin",
         default_bindings_module: "::wasm_exporter_sdk::bindings",
     });
 }
@@ -153,6 +187,14 @@ pub mod bindings {
 /// What [`export_collector!`] expands to; not part of the public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::bindings;
-    pub use crate::guest::Adapter;
+    pub use crate::abi::{collect, describe, release};
+
+    /// What every export does first: runs the static constructors once
+    /// (the C library's, which may call imports), and keeps the section
+    /// that describes this component's world in the linked module.
+    pub fn start() {
+        #[cfg(target_arch = "wasm32")]
+        wit_bindgen::rt::run_ctors_once();
+        crate::bindings::__link_custom_section_describing_imports();
+    }
 }

@@ -131,10 +131,7 @@ ctxt 99
         assert_eq!(families[0].name(), "node_cpu_seconds_total");
         assert_eq!(families[0].series().len(), 16);
         let idle = &families[0].series()[3];
-        assert_eq!(
-            idle.labels,
-            [("cpu".into(), "0".into()), ("mode".into(), "idle".into())]
-        );
+        assert_eq!(idle.labels, [("cpu", "0"), ("mode", "idle")]);
         assert_eq!(idle.value, Value::Counter(2130.93));
         let guest = &families[1].series();
         assert_eq!(guest.len(), 4);

@@ -208,7 +208,7 @@ overlay / overlay rw 0 0
         let labels: Vec<_> = families[0].series()[0]
             .labels
             .iter()
-            .map(|(k, _)| k.as_str())
+            .map(|(k, _)| *k)
             .collect();
         assert_eq!(labels, LABELS);
 

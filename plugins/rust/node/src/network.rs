@@ -135,7 +135,7 @@ mod tests {
         for (column, family) in families.iter().enumerate() {
             let series = family.series();
             assert_eq!(series.len(), 1, "lo is excluded");
-            assert_eq!(series[0].labels, [("device".into(), "eth0".into())]);
+            assert_eq!(series[0].labels, [("device", "eth0")]);
             let value = devices["eth0"][column] as f64;
             assert_eq!(series[0].value, Value::Counter(value));
         }

@@ -4,11 +4,14 @@
 //! `labels` per series (default 2) and `prefix` of the family names
 //! (default `bench_series`, so several copies can be served side by side).
 //! Family `f` is `<prefix>_<f>`;
-//! series `i` has labels `l0="s<i>"`, `l1="v1"`, ... and the value `i`.
+//! series `i` has labels (at most 8) `l0="s<i>"`, `l1="v1"`, ... and the value `i`.
 
 use wasm_exporter_sdk::{Collector, Family, Request, config_get, export_collector};
 
 struct BenchSeries;
+
+/// The most labels per series this plugin writes.
+const MAX_LABELS: usize = 8;
 
 fn setting(key: &str, default: usize) -> Result<usize, String> {
     match config_get(key) {
@@ -28,25 +31,65 @@ impl Collector for BenchSeries {
 
         let names: Vec<String> = (0..labels).map(|k| format!("l{k}")).collect();
         let constants: Vec<String> = (0..labels).map(|k| format!("v{k}")).collect();
+        if labels > MAX_LABELS {
+            return Err(format!("config labels={labels}: at most {MAX_LABELS}"));
+        }
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        let template: Vec<&str> = constants.iter().map(String::as_str).collect();
         let mut out = Vec::with_capacity(families);
         for f in 0..families {
-            let mut family = Family::gauge(format!("{prefix}_{f}"), "Synthetic series.");
+            let mut family = Family::gauge(format!("{prefix}_{f}"), "Synthetic series.")
+                .with_label_names(&names);
+            let mut first = SeriesLabel::new();
             for i in 0..series {
-                let first = format!("s{i}");
-                let pairs: Vec<(&str, &str)> = names
-                    .iter()
-                    .zip(&constants)
-                    .enumerate()
-                    .map(|(k, (name, constant))| {
-                        let value = if k == 0 { &first } else { constant };
-                        (name.as_str(), value.as_str())
-                    })
-                    .collect();
-                family = family.with(&pairs, i as f64);
+                let mut row = [""; MAX_LABELS];
+                let row = &mut row[..labels];
+                row.copy_from_slice(&template);
+                if let Some(label) = row.first_mut() {
+                    *label = first.as_str();
+                }
+                family.add_values(row, i as f64);
+                first.advance();
             }
             out.push(family);
         }
         Ok(out)
+    }
+}
+
+/// The label value `s<i>` of series `i`, counted up in place like an
+/// odometer: formatting each number afresh would cost more than adding the
+/// series it labels.
+struct SeriesLabel(String);
+
+impl SeriesLabel {
+    fn new() -> Self {
+        SeriesLabel("s0".to_owned())
+    }
+
+    fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Adds one: trailing nines become zeros, the digit before them goes
+    /// up by one (or a 1 is put in front of them).
+    fn advance(&mut self) {
+        let mut nines = 0;
+        while self.0.ends_with('9') {
+            self.0.pop();
+            nines += 1;
+        }
+        match self.0.pop() {
+            Some(digit @ '0'..='8') => self.0.push(char::from(digit as u8 + 1)),
+            Some(prefix) => {
+                self.0.push(prefix);
+                self.0.push('1');
+            }
+            None => unreachable!("the label starts with `s`"),
+        }
+        for _ in 0..nines {
+            self.0.push('0');
+        }
     }
 }
 

@@ -26,9 +26,10 @@ impl Collector for PeerLoad {
         let values: Vec<String> = (0..series).map(|i| format!("s{i}")).collect();
         let mut out = Vec::with_capacity(families);
         for f in 0..families {
-            let mut family = Family::gauge(format!("peer_load_{f}"), HELP);
+            let mut family =
+                Family::gauge(format!("peer_load_{f}"), HELP).with_label_names(&["l0", "l1"]);
             for (i, value) in values.iter().enumerate() {
-                family = family.with(&[("l0", value), ("l1", "v1")], i as f64);
+                family.add_values(&[value, "v1"], i as f64);
             }
             out.push(family);
         }
