@@ -1,6 +1,8 @@
 //! The standard `process_*` series of a Prometheus exporter, read from
 //! `/proc/self` on Linux (absent elsewhere).
 
+use std::sync::OnceLock;
+
 use wasm_exporter_runtime::model::{MetricFamily, MetricType};
 
 const USER_HZ: f64 = 100.0;
@@ -19,6 +21,19 @@ pub const SAMPLE_NAMES: [&str; 7] = [
 /// The process families, or none where `/proc` cannot be read.
 pub fn families() -> Vec<MetricFamily> {
     read().unwrap_or_default()
+}
+
+/// When the machine booted, in seconds since the epoch: read once, since
+/// it never changes and `/proc/stat` costs as much to read as the rest of
+/// a small scrape's `/proc` reads.
+fn boot_time() -> Option<f64> {
+    static BOOT_TIME: OnceLock<Option<f64>> = OnceLock::new();
+    *BOOT_TIME.get_or_init(|| {
+        std::fs::read_to_string("/proc/stat")
+            .ok()?
+            .lines()
+            .find_map(|l| l.strip_prefix("btime ")?.trim().parse::<f64>().ok())
+    })
 }
 
 fn read() -> Option<Vec<MetricFamily>> {
@@ -42,10 +57,7 @@ fn read() -> Option<Vec<MetricFamily>> {
             .parse::<f64>()
             .ok()
     })?;
-    let boot_time = std::fs::read_to_string("/proc/stat")
-        .ok()?
-        .lines()
-        .find_map(|l| l.strip_prefix("btime ")?.trim().parse::<f64>().ok())?;
+    let boot_time = boot_time()?;
     let open_fds = std::fs::read_dir("/proc/self/fd").ok()?.count() as f64;
     let limits = std::fs::read_to_string("/proc/self/limits").unwrap_or_default();
     let limit = |prefix: &str| -> f64 {
