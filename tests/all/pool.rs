@@ -70,3 +70,50 @@ fn a_hundred_plugins_under_max_requests_scrapers_never_fail_for_an_instance() {
         }
     }
 }
+
+/// How the pool reuses its slots is a matter of speed and memory only: with
+/// no warm slots and nothing kept resident (every slot reset by the system
+/// and handed to whichever plugin comes), twenty plugins scraped
+/// concurrently still answer in full every time.
+#[test]
+fn no_warm_slots_and_nothing_resident_still_serve_every_plugin() {
+    const PLUGINS: usize = 20;
+    let dir = TempDir::new("pool_cold");
+    dir.add("bench_series", &test_plugin("bench_series"));
+    let mut config = String::from("plugins:\n");
+    for i in 0..PLUGINS {
+        config.push_str(&format!(
+            "  - name: p{i:02}\n    path: bench_series.wasm\n    config: {{ series: 50, prefix: p{i:02} }}\n"
+        ));
+    }
+    let host = Arc::new(Host::start_config(
+        dir,
+        &config,
+        &[
+            "--plugins.warm-slots",
+            "0",
+            "--plugins.keep-resident-bytes",
+            "0",
+        ],
+    ));
+    let scrapers: Vec<_> = (0..4)
+        .map(|_| {
+            let host = host.clone();
+            std::thread::spawn(move || {
+                for _ in 0..5 {
+                    let page = host.scrape();
+                    let up = page.lines_of("wasm_exporter_plugin_up{");
+                    assert_eq!(up.len(), PLUGINS);
+                    assert!(up.iter().all(|l| l.ends_with(" 1")), "{up:?}");
+                    for i in 0..PLUGINS {
+                        let series = page.lines_of(&format!("p{i:02}_0{{"));
+                        assert_eq!(series.len(), 50, "p{i:02}");
+                    }
+                }
+            })
+        })
+        .collect();
+    for s in scrapers {
+        s.join().unwrap();
+    }
+}

@@ -30,7 +30,8 @@ use crate::capabilities;
 use crate::compiler::{self, CompileWorker, WorkerError};
 use crate::host_calls;
 use crate::limits::{
-    DEFAULT_MAX_INSTANCES, DEFAULT_MEMORY_BUDGET_BYTES, MAX_PLUGIN_MEMORY_BYTES, MAX_TABLE_ELEMENTS,
+    DEFAULT_KEEP_RESIDENT_BYTES, DEFAULT_MAX_INSTANCES, DEFAULT_MEMORY_BUDGET_BYTES,
+    DEFAULT_WARM_SLOTS, MAX_PLUGIN_MEMORY_BYTES, MAX_TABLE_ELEMENTS,
 };
 use crate::pool::{
     MAX_CORE_INSTANCES_PER_COMPONENT, MAX_MEMORIES_PER_COMPONENT, MAX_TABLES_PER_COMPONENT,
@@ -48,14 +49,6 @@ pub const EPOCH_TICK_MS: u64 = 2;
 /// overflowing the host's stack.
 pub const MAX_WASM_STACK_BYTES: usize = 512 << 10;
 
-/// Memory of a pooled slot reset in place instead of by `madvise` when the
-/// store is dropped: `madvise` on every drop stopped concurrent scrapes
-/// from scaling (each call takes the process's memory-map lock). With the
-/// `PAGEMAP_SCAN` ioctl (Linux 6.7+, used when available) only the pages
-/// the plugin dirtied are reset; without it the whole amount is `memset`,
-/// which made an empty plugin's scrape 3x slower (20 µs against 7 µs).
-pub const KEEP_RESIDENT_BYTES: usize = 1 << 20;
-
 /// How to build a [`Runtime`].
 #[derive(Debug, Clone)]
 pub struct RuntimeOptions {
@@ -67,6 +60,12 @@ pub struct RuntimeOptions {
     pub memory_budget_bytes: u64,
     /// Threads that run plugins; 0: one per core.
     pub threads: usize,
+    /// Unused pool slots kept warm for the plugin that used them last
+    /// ([`DEFAULT_WARM_SLOTS`]).
+    pub warm_slots: u32,
+    /// Linear memory each pool slot keeps resident between calls
+    /// ([`DEFAULT_KEEP_RESIDENT_BYTES`]).
+    pub keep_resident_bytes: usize,
     /// Compile plugins in a child process started this way (see
     /// [`crate::compiler`]); none: in this process.
     pub compile_worker: Option<CompileWorker>,
@@ -83,6 +82,8 @@ impl Default for RuntimeOptions {
             max_instances: DEFAULT_MAX_INSTANCES,
             memory_budget_bytes: DEFAULT_MEMORY_BUDGET_BYTES,
             threads: 0,
+            warm_slots: DEFAULT_WARM_SLOTS,
+            keep_resident_bytes: DEFAULT_KEEP_RESIDENT_BYTES,
             compile_worker: None,
             release_memory: None,
         }
@@ -124,7 +125,7 @@ impl Runtime {
     /// A runtime built as `options` say.
     pub fn with_options(options: RuntimeOptions) -> Result<Arc<Self>> {
         let pool_size = PoolSize::for_instances(options.max_instances);
-        let engine = Engine::new(&engine_config(pool_size))
+        let engine = Engine::new(&engine_config(pool_size, &options))
             .map_err(|e| anyhow!("cannot create the wasm engine: {e}"))?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)
@@ -282,11 +283,17 @@ impl Drop for Runtime {
 /// component on stdin for an engine configured as a [`Runtime`] with
 /// `max_instances` configures its own, and writes the artifact to stdout.
 pub fn compile_worker_main(max_instances: u32) -> wasmtime::Result<()> {
-    let engine = Engine::new(&engine_config(PoolSize::for_instances(max_instances)))?;
+    let engine = Engine::new(&engine_config(
+        PoolSize::for_instances(max_instances),
+        &RuntimeOptions::default(),
+    ))?;
     compiler::worker_main(&engine)
 }
 
-fn engine_config(size: PoolSize) -> Config {
+/// The engine's configuration. What decides how compiled code looks (and
+/// so whether a cached artifact fits) depends on `size` only; `options`
+/// tune how pool slots are reused.
+fn engine_config(size: PoolSize, options: &RuntimeOptions) -> Config {
     let mut pool = PoolingAllocationConfig::default();
     pool.total_component_instances(size.instances)
         // Core instances are only counted, not reserved: room for every
@@ -305,7 +312,8 @@ fn engine_config(size: PoolSize) -> Config {
         .max_component_instance_size(4 << 20)
         .table_elements(MAX_TABLE_ELEMENTS)
         .max_memory_size(MAX_PLUGIN_MEMORY_BYTES as usize)
-        .linear_memory_keep_resident(KEEP_RESIDENT_BYTES)
+        .linear_memory_keep_resident(options.keep_resident_bytes)
+        .max_unused_warm_slots(options.warm_slots)
         .table_keep_resident(64 << 10)
         .async_stack_keep_resident(128 << 10)
         .pagemap_scan(Enabled::Auto);

@@ -84,6 +84,25 @@ pub const MAX_CONFIG_KEY_BYTES: usize = 1 << 10;
 /// instance, within its deadline, rather than failing.
 pub const DEFAULT_MAX_INSTANCES: u32 = 256;
 
+/// Unused slots of the instance pool kept "warm" for the plugin that used
+/// them last, unless told otherwise. A plugin instantiated in its own warm
+/// slot reuses its memory image as is; in a slot another plugin used, its
+/// memory is set up again, which made a call cost 2–3x as much once there
+/// were more plugins than warm slots (500 plugins: 157 µs per plugin with
+/// wasmtime's default of 100 warm slots). Each warm slot holds up to
+/// [`DEFAULT_KEEP_RESIDENT_BYTES`] of RAM, so this also bounds the memory
+/// idle slots keep: 512 slots × 1 MiB at most.
+pub const DEFAULT_WARM_SLOTS: u32 = 512;
+
+/// Linear memory of a pool slot kept resident and reset in place when the
+/// store is dropped, instead of given back with `madvise`, unless told
+/// otherwise. `madvise` on every drop stopped concurrent scrapes from
+/// scaling (each call takes the process's memory-map lock). With the
+/// `PAGEMAP_SCAN` ioctl (Linux 6.7+, used when available) only the pages
+/// the plugin dirtied are reset; without it the whole amount is `memset`,
+/// which made an empty plugin's scrape 3x slower (20 µs against 7 µs).
+pub const DEFAULT_KEEP_RESIDENT_BYTES: usize = 1 << 20;
+
 /// Host memory all running plugins may hold at once, unless told otherwise:
 /// their linear memories and the results they return until the response
 /// that carries them is sent. A plugin past it waits, within its deadline.

@@ -129,6 +129,15 @@ struct ServeArgs {
     /// results not yet sent), in bytes; a plugin past it waits.
     #[arg(long = "plugins.memory-budget-bytes", default_value_t = limits::DEFAULT_MEMORY_BUDGET_BYTES)]
     memory_budget_bytes: u64,
+    /// Unused instance-pool slots kept warm for the plugin that used them
+    /// last: fewer than the plugins served makes their calls slower, each
+    /// costs up to --plugins.keep-resident-bytes of RAM.
+    #[arg(long = "plugins.warm-slots", default_value_t = limits::DEFAULT_WARM_SLOTS)]
+    warm_slots: u32,
+    /// Linear memory each instance-pool slot keeps resident between calls
+    /// and resets in place, in bytes.
+    #[arg(long = "plugins.keep-resident-bytes", default_value_t = limits::DEFAULT_KEEP_RESIDENT_BYTES)]
+    keep_resident_bytes: usize,
     /// Subtracted from Prometheus' scrape timeout header (e.g. 500ms, 1s).
     #[arg(long = "scrape.timeout-offset", default_value = "500ms", value_parser = parse_duration)]
     timeout_offset: Duration,
@@ -319,6 +328,8 @@ async fn serve(args: ServeArgs) -> Result<ExitCode> {
         max_instances: args.max_instances,
         memory_budget_bytes: args.memory_budget_bytes,
         threads: 0,
+        warm_slots: args.warm_slots,
+        keep_resident_bytes: args.keep_resident_bytes,
         compile_worker: compile_worker(args.max_instances),
         release_memory: Some(release_memory),
     })?;
