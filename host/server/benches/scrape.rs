@@ -21,29 +21,18 @@ use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
-use wasm_exporter::config::PluginSpec;
-use wasm_exporter::registry::{FileStamp, Registry};
-use wasm_exporter::reload;
+use wasm_exporter::registry::Registry;
 use wasm_exporter::runtime::collect::{self, CollectInput};
 use wasm_exporter::runtime::engine::Runtime;
 use wasm_exporter::runtime::limits::PluginLimits;
 use wasm_exporter::runtime::load;
-use wasm_exporter::runtime::sandbox::{MemoryMeter, PluginContext, Sandbox};
+use wasm_exporter::runtime::sandbox::PluginContext;
 use wasm_exporter::scrape::{self, ScrapeRequest};
 use wasm_exporter_exposition::encode::{self, Format};
 use wasm_exporter_exposition::model::{Label, MetricFamily, MetricType, Value};
-use wasmtime::Store;
 
-/// wasmtime's own bindings of the contract, with its generated metric
-/// types (not the exposition core's): what the canonical lift costs alone.
-mod floor_bindings {
-    wasmtime::component::bindgen!({
-        path: "../../wit",
-        world: "plugin",
-        exports: { default: async },
-    });
-}
-use floor_bindings::exports::wasm_exporter::collector::collector::CollectRequest;
+mod in_process;
+use in_process::{Loaded, floor_call};
 
 fn test_plugin(name: &str) -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
@@ -95,43 +84,6 @@ fn bench_collect(c: &mut Criterion) {
     });
 }
 
-fn registry_of(
-    rt: &tokio::runtime::Runtime,
-    runtime: &Arc<Runtime>,
-    plugins: usize,
-    series: usize,
-) -> Arc<Registry> {
-    let registry = Arc::new(Registry::new());
-    let path = test_plugin("bench_series");
-    for i in 0..plugins {
-        let name = format!("bench_{i:02}");
-        let config = vec![
-            ("series".to_owned(), series.to_string()),
-            ("prefix".to_owned(), name.clone()),
-        ];
-        let spec = PluginSpec {
-            name,
-            path: path.clone(),
-            limits: PluginLimits::default(),
-            config,
-            grants: Default::default(),
-            targets: None,
-            reuse: Default::default(),
-        };
-        let bytes = std::fs::read(&path).unwrap();
-        let stamp = FileStamp {
-            len: bytes.len() as u64,
-            modified: None,
-            sha256: load::sha256_hex(&bytes),
-        };
-        let (plugin, loaded) =
-            rt.block_on(reload::load_spec(runtime, &spec, bytes, stamp, None, false));
-        loaded.unwrap();
-        registry.register(Arc::new(plugin));
-    }
-    registry
-}
-
 fn end_to_end(rt: &tokio::runtime::Runtime, registry: &Registry, expect_up: usize) -> usize {
     let request = Arc::new(ScrapeRequest {
         host_series: true,
@@ -151,9 +103,23 @@ fn bench_scrape(c: &mut Criterion) {
     let rt = tokio();
     let runtime = Runtime::new().unwrap();
     let mut group = c.benchmark_group("scrape");
-    let one = registry_of(&rt, &runtime, 1, 10_000);
+    let one = in_process::registry_of(
+        &rt,
+        &runtime,
+        &test_plugin("bench_series"),
+        1,
+        10_000,
+        PluginLimits::default(),
+    );
     group.bench_function("10k_series", |b| b.iter(|| end_to_end(&rt, &one, 1)));
-    let fifty = registry_of(&rt, &runtime, 50, 100);
+    let fifty = in_process::registry_of(
+        &rt,
+        &runtime,
+        &test_plugin("bench_series"),
+        50,
+        100,
+        PluginLimits::default(),
+    );
     group.bench_function("50_plugins_x_100_series", |b| {
         b.iter(|| end_to_end(&rt, &fifty, 50))
     });
@@ -201,72 +167,21 @@ fn bench_encode(c: &mut Criterion) {
     group.finish();
 }
 
-/// A plugin version loaded as the scrape benchmarks load it, with its
-/// context (name and config).
-struct Loaded {
-    version: Arc<load::PluginVersion>,
-    context: Arc<PluginContext>,
-}
-
-fn load_bench_series(
-    rt: &tokio::runtime::Runtime,
-    runtime: &Arc<Runtime>,
-    plugin: &str,
-    name: &str,
-    config: Vec<(String, String)>,
-) -> Loaded {
-    let context = Arc::new(PluginContext::new(name, config));
-    let version = rt
-        .block_on(load::load(
-            runtime,
-            &test_plugin(plugin),
-            &context,
-            &PluginLimits::default(),
-        ))
-        .map(Arc::new)
-        .unwrap();
-    Loaded { version, context }
-}
-
-/// The floor of one call: fresh store and instance, `collect`, the
-/// result lifted into wasmtime's generated types; returns the sample count.
-async fn floor_call(runtime: Arc<Runtime>, loaded: Arc<Loaded>) -> usize {
-    let limits = PluginLimits::default();
-    let sandbox = Sandbox::new(
-        loaded.context.clone(),
-        MemoryMeter::new(limits.memory_bytes),
-    );
-    let mut store = Store::new(runtime.engine(), sandbox);
-    store.limiter(|s| &mut s.memory);
-    store.set_fuel(limits.fuel).unwrap();
-    store.set_epoch_deadline(u64::MAX / 2);
-    let pre = floor_bindings::PluginPre::new(loaded.version.pre().instance_pre().clone()).unwrap();
-    let plugin = pre.instantiate_async(&mut store).await.unwrap();
-    let request = CollectRequest {
-        target: None,
-        params: Vec::new(),
-        timeout_ms: 5000,
-    };
-    let families = plugin
-        .wasm_exporter_collector_collector()
-        .call_collect(&mut store, &request)
-        .await
-        .unwrap()
-        .unwrap();
-    families.iter().map(|f| f.metrics.len()).sum()
-}
-
 fn bench_floor(c: &mut Criterion) {
     let rt = tokio();
     let runtime = Runtime::new().unwrap();
     let mut group = c.benchmark_group("floor");
-    let empty = Arc::new(load_bench_series(
-        &rt,
-        &runtime,
-        "empty",
-        "empty",
-        Vec::new(),
-    ));
+    let load = |plugin: &str, name: &str, config: Vec<(String, String)>| -> Arc<Loaded> {
+        Arc::new(in_process::load_plugin(
+            &rt,
+            &runtime,
+            &test_plugin(plugin),
+            name,
+            config,
+            PluginLimits::default(),
+        ))
+    };
+    let empty = load("empty", "empty", Vec::new());
     group.bench_function("empty", |b| {
         b.iter(|| rt.block_on(floor_call(runtime.clone(), empty.clone())))
     });
@@ -276,13 +191,7 @@ fn bench_floor(c: &mut Criterion) {
             ("prefix".to_owned(), name.to_owned()),
         ]
     };
-    let one = Arc::new(load_bench_series(
-        &rt,
-        &runtime,
-        "bench_series",
-        "bench_00",
-        config("bench_00", 10_000),
-    ));
+    let one = load("bench_series", "bench_00", config("bench_00", 10_000));
     group.bench_function("10k_series", |b| {
         b.iter(|| {
             let n = rt.block_on(floor_call(runtime.clone(), one.clone()));
@@ -292,13 +201,7 @@ fn bench_floor(c: &mut Criterion) {
     let fifty: Vec<Arc<Loaded>> = (0..50)
         .map(|i| {
             let name = format!("bench_{i:02}");
-            Arc::new(load_bench_series(
-                &rt,
-                &runtime,
-                "bench_series",
-                &name,
-                config(&name, 100),
-            ))
+            load("bench_series", &name, config(&name, 100))
         })
         .collect();
     group.bench_function("50_plugins_x_100_series", |b| {
