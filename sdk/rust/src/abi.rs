@@ -30,7 +30,7 @@ use std::alloc::{Layout, dealloc};
 use std::cell::RefCell;
 use std::time::Duration;
 
-use crate::family::{MetricRecord, Parts, case};
+use crate::family::{MetricRecord, Parts, case, packed, unpacked};
 use crate::{Collector, Descriptor, Family, MetricType, Request, Value};
 
 /// `metric-family`, as 32-bit words.
@@ -76,11 +76,6 @@ fn text(s: &str) -> [u32; 2] {
     list(s.as_bytes())
 }
 
-/// Both halves of a 64-bit word holding an address and a length.
-fn packed([address, len]: [u32; 2]) -> u64 {
-    u64::from(address) | (u64::from(len) << 32)
-}
-
 fn metric_type(metric_type: MetricType) -> u32 {
     match metric_type {
         MetricType::Counter => 0,
@@ -102,6 +97,32 @@ fn optional_text(unit: Option<&str>) -> [u32; 3] {
             [1, at, len]
         }
     }
+}
+
+/// A `metric-family` or a `descriptor` record: both are name, help, type,
+/// unit and a list (the series, or the label names) at the same places.
+fn family_record(
+    name: &str,
+    help: &str,
+    kind: MetricType,
+    unit: Option<&str>,
+    [list_at, list_len]: [u32; 2],
+) -> FamilyRecord {
+    let [name_at, name_len] = text(name);
+    let [help_at, help_len] = text(help);
+    let [unit_case, unit_at, unit_len] = optional_text(unit);
+    [
+        name_at,
+        name_len,
+        help_at,
+        help_len,
+        metric_type(kind),
+        unit_case,
+        unit_at,
+        unit_len,
+        list_at,
+        list_len,
+    ]
 }
 
 impl Returned {
@@ -129,22 +150,8 @@ impl Returned {
             for record in records.iter_mut() {
                 self.lower_metric(spans_at, values, record);
             }
-            let [name_at, name_len] = text(name);
-            let [help_at, help_len] = text(help);
-            let [unit_case, unit_at, unit_len] = optional_text(unit);
-            let [metrics_at, metrics_len] = list(records);
-            self.family_records.push([
-                name_at,
-                name_len,
-                help_at,
-                help_len,
-                metric_type(kind),
-                unit_case,
-                unit_at,
-                unit_len,
-                metrics_at,
-                metrics_len,
-            ]);
+            self.family_records
+                .push(family_record(name, help, kind, unit, list(records)));
         }
         self.families = families;
         let [at, len] = list(&self.family_records);
@@ -155,10 +162,9 @@ impl Returned {
     /// Turns a series record's label index into the address of its first
     /// label record, and a value index into the value's own records.
     fn lower_metric(&mut self, spans_at: u32, values: &[Value], record: &mut MetricRecord) {
-        const LABEL_RECORD_BYTES: u64 = 16;
-        let first_label = record[0] & u64::from(u32::MAX);
-        let label_count = record[0] - first_label;
-        record[0] = label_count | (u64::from(spans_at) + first_label * LABEL_RECORD_BYTES);
+        const LABEL_RECORD_BYTES: u32 = 16;
+        let [first_label, label_count] = unpacked(record[0]);
+        record[0] = packed([spans_at + first_label * LABEL_RECORD_BYTES, label_count]);
         if !matches!(record[1], case::HISTOGRAM | case::SUMMARY | case::STATE_SET) {
             return;
         }
@@ -218,22 +224,13 @@ impl Returned {
                 .iter()
                 .map(|name| text(name))
                 .collect();
-            let [name_at, name_len] = text(&descriptor.name);
-            let [help_at, help_len] = text(&descriptor.help);
-            let [unit_case, unit_at, unit_len] = optional_text(descriptor.unit.as_deref());
-            let [names_at, names_len] = list(&names);
-            self.family_records.push([
-                name_at,
-                name_len,
-                help_at,
-                help_len,
-                metric_type(descriptor.metric_type),
-                unit_case,
-                unit_at,
-                unit_len,
-                names_at,
-                names_len,
-            ]);
+            self.family_records.push(family_record(
+                &descriptor.name,
+                &descriptor.help,
+                descriptor.metric_type,
+                descriptor.unit.as_deref(),
+                list(&names),
+            ));
             self.string_records.push(names);
         }
         self.descriptors = descriptors;

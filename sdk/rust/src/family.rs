@@ -443,8 +443,7 @@ impl Family {
     }
 
     fn labels_of<'a>(&'a self, record: &MetricRecord) -> impl Iterator<Item = (&'a str, &'a str)> {
-        let first = record[0] as u32 as usize;
-        let count = (record[0] >> 32) as usize;
+        let [first, count] = unpacked(record[0]).map(|n| n as usize);
         self.labels[first..first + count]
             .iter()
             .map(|&[name, name_len, value, value_len]| {
@@ -524,7 +523,7 @@ impl Family {
     }
 
     fn push_record(&mut self, first_label: u32, label_count: usize, case: u64, payload: u64) {
-        let labels = u64::from(first_label) | (u64::from(offset(label_count)) << 32);
+        let labels = packed([first_label, offset(label_count)]);
         self.records.push([labels, case, payload, 0, 0]);
     }
 }
@@ -539,6 +538,18 @@ pub(crate) struct Parts<'a> {
     pub(crate) labels: &'a mut [LabelSpan],
     pub(crate) records: &'a mut [MetricRecord],
     pub(crate) values: &'a [Value],
+}
+
+/// Two 32-bit halves in one 64-bit word, as the canonical ABI lays out a
+/// list or a string (address, then length) in a record of 64-bit fields;
+/// a series record holds its labels so (first label, count) until lowered.
+pub(crate) fn packed([low, high]: [u32; 2]) -> u64 {
+    u64::from(low) | (u64::from(high) << 32)
+}
+
+/// The two halves of a [`packed`] word.
+pub(crate) fn unpacked(word: u64) -> [u32; 2] {
+    [word as u32, (word >> 32) as u32]
 }
 
 /// Appends `s` to a family's text and returns where it starts.
