@@ -105,6 +105,14 @@ impl Cell {
     fn total(&self) -> usize {
         self.plugins * self.series
     }
+
+    fn us_per_plugin(&self, d: Duration) -> f64 {
+        d.as_secs_f64() * 1e6 / self.plugins as f64
+    }
+
+    fn ns_per_series(&self, d: Duration) -> f64 {
+        d.as_secs_f64() * 1e9 / self.total() as f64
+    }
 }
 
 fn ratio(a: Duration, b: Duration) -> f64 {
@@ -167,22 +175,8 @@ fn main() {
             let scrape = median_of(&rt, async || {
                 scrape_once(&registry, plugins).await;
             });
-            let loaded: Vec<Arc<in_process::Loaded>> = (0..plugins)
-                .map(|i| {
-                    let name = format!("bench_{i:02}");
-                    Arc::new(in_process::load_plugin(
-                        &rt,
-                        &runtime,
-                        &path,
-                        &name,
-                        vec![
-                            ("series".to_owned(), series.to_string()),
-                            ("prefix".to_owned(), name.clone()),
-                        ],
-                        limits(series),
-                    ))
-                })
-                .collect();
+            // The floor calls the very versions the registry loaded.
+            let loaded = in_process::loaded_of(&registry);
             let floor = median_of(&rt, async || {
                 let mut calls = tokio::task::JoinSet::new();
                 for one in &loaded {
@@ -200,8 +194,6 @@ fn main() {
                 scrape,
                 floor,
             };
-            let per_plugin = |d: Duration| d.as_secs_f64() * 1e6 / plugins as f64;
-            let per_series = |d: Duration| d.as_secs_f64() * 1e9 / cell.total() as f64;
             let _ = writeln!(
                 report,
                 "| {plugins} | {series} | {} | {:.3} ms | {:.3} ms | {:.2} | {:.1} | {:.1} | {:.0} | {:.0} |",
@@ -209,10 +201,10 @@ fn main() {
                 scrape.as_secs_f64() * 1e3,
                 floor.as_secs_f64() * 1e3,
                 ratio(scrape, floor),
-                per_plugin(scrape),
-                per_plugin(floor),
-                per_series(scrape),
-                per_series(floor),
+                cell.us_per_plugin(scrape),
+                cell.us_per_plugin(floor),
+                cell.ns_per_series(scrape),
+                cell.ns_per_series(floor),
             );
             cells.push(cell);
         }
@@ -290,8 +282,8 @@ fn growth_summary(cells: &[Cell]) -> String {
                 "- {plugins} plugins, {} → {} series each: ns per series {:.0} → {:.0}, ÷ floor {:.2} → {:.2}",
                 first.series,
                 last.series,
-                first.scrape.as_secs_f64() * 1e9 / first.total() as f64,
-                last.scrape.as_secs_f64() * 1e9 / last.total() as f64,
+                first.ns_per_series(first.scrape),
+                last.ns_per_series(last.scrape),
                 ratio(first.scrape, first.floor),
                 ratio(last.scrape, last.floor),
             );
@@ -307,8 +299,8 @@ fn growth_summary(cells: &[Cell]) -> String {
                 "- {series} series each, {} → {} plugins: µs per plugin {:.1} → {:.1}, ÷ floor {:.2} → {:.2}",
                 first.plugins,
                 last.plugins,
-                first.scrape.as_secs_f64() * 1e6 / first.plugins as f64,
-                last.scrape.as_secs_f64() * 1e6 / last.plugins as f64,
+                first.us_per_plugin(first.scrape),
+                last.us_per_plugin(last.scrape),
                 ratio(first.scrape, first.floor),
                 ratio(last.scrape, last.floor),
             );

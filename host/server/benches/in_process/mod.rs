@@ -126,3 +126,19 @@ pub fn registry_of(
     }
     registry
 }
+
+/// The versions `registry` loaded, each with its context and limits, for
+/// [`floor_call`]: the floor runs the same compiled plugins as the scrape.
+pub fn loaded_of(registry: &Registry) -> Vec<Arc<Loaded>> {
+    registry
+        .snapshot()
+        .values()
+        .map(|plugin| {
+            Arc::new(Loaded {
+                version: plugin.version().expect("every plugin loaded").clone(),
+                context: plugin.context.clone(),
+                limits: plugin.limits.clone(),
+            })
+        })
+        .collect()
+}
