@@ -195,11 +195,11 @@ fn main() {
 
     // Warm up before the first RSS sample: the instance pool keeps the
     // memory of recently used slots resident, and that set grows while
-    // each plugin, version and concurrent scrape takes its own slot, then
-    // levels off; with 50 plugins at 20 scrapes/s it had by the end of the
-    // first minute in every run. Drift is measured after that minute (or
-    // the first tenth of a longer run); the RSS trace printed at the end
-    // shows the whole.
+    // each plugin, version and concurrent scrape takes its own slot; with
+    // 50 plugins at 20 scrapes/s most of it came in the first minute, the
+    // rest over the next few (the README's soak runs). Drift is measured
+    // after that minute (or the first tenth of a longer run); the RSS
+    // trace printed at the end shows the whole.
     let warmup = WARM_UP.max(o.duration / 10);
     std::thread::sleep(warmup);
     let rss_start = rss_kib(pid);
