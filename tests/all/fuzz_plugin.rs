@@ -10,11 +10,11 @@
 //! few seconds) and `WASM_EXPORTER_FUZZ_FIRST_SEED` the first one (0).
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use wasm_exporter::runtime::limits::PluginLimits;
-use wasm_exporter::runtime::outcome::{Failure, Outcome};
-use wasm_exporter::scrape::merge;
+use wasm_exporter::runtime::outcome::Failure;
+use wasm_exporter_exposition::merge::Merge;
 use wasm_exporter_exposition::model::{
     Bucket, Histogram, Label, MetricFamily, MetricType, Quantile, State, Summary, Value,
 };
@@ -126,22 +126,11 @@ fn predict(plan: &Plan) -> Prediction {
             other => panic!("validate failed with {other}"),
         }),
         Ok(_) => {
-            let mut outcomes = [Outcome {
-                plugin: PLUGIN.into(),
-                result: Ok(families),
-                duration: Duration::ZERO,
-                fuel_consumed: 0,
-                memory_peak_bytes: 0,
-                series: 0,
-                memory: None,
-            }];
-            let merged = merge(
-                &mut outcomes,
-                &mut [],
-                &wasm_exporter::process::SAMPLE_NAMES,
-            );
-            match &outcomes[0].result {
-                Ok(_) => Prediction::Up(merged),
+            // The reference path: owned families, merged as the scrape
+            // merges the blocks it read in place.
+            let mut merge = Merge::new(&wasm_exporter::process::SAMPLE_NAMES);
+            match merge.add(PLUGIN, families) {
+                Ok(()) => Prediction::Up(merge.finish()),
                 Err(_) => Prediction::Down(&["conflict"]),
             }
         }

@@ -30,7 +30,8 @@ use bytes::Bytes;
 use flate2::Compression;
 use flate2::write::GzEncoder;
 
-use crate::model::{Label, MetricFamily, MetricType, Value};
+use crate::block::Block;
+use crate::model::{Label, MetricFamily, MetricType, Text, Value};
 
 /// An exposition format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,7 +105,7 @@ impl Format {
 }
 
 /// Encodes all `families` (and, for OpenMetrics, the `# EOF` line).
-pub fn encode(families: &[MetricFamily], format: Format) -> Vec<u8> {
+pub fn encode<S: Text>(families: &[MetricFamily<S>], format: Format) -> Vec<u8> {
     let mut out = Vec::new();
     for f in families {
         encode_family(&mut out, f, format);
@@ -116,22 +117,51 @@ pub fn encode(families: &[MetricFamily], format: Format) -> Vec<u8> {
 }
 
 /// Appends one family in `format`.
-pub fn encode_family(out: &mut Vec<u8>, family: &MetricFamily, format: Format) {
+pub fn encode_family<S: Text>(out: &mut Vec<u8>, family: &MetricFamily<S>, format: Format) {
     if family.metrics.is_empty() {
         return;
     }
-    // A counter keeps its name as written in the text format (sample and
-    // metadata alike); OpenMetrics names the family without `_total` and
-    // the sample with it.
-    let base = match format {
-        Format::Text => family.name.as_str(),
-        Format::OpenMetrics => family.base_name(),
-    };
-    let counter_suffix = match format {
-        Format::Text => "",
-        Format::OpenMetrics => "_total",
-    };
-    let (header_suffix, type_name) = match (format, family.type_) {
+    let unit = family.unit.as_ref().map(AsRef::as_ref);
+    write_header(
+        out,
+        family.name.as_ref(),
+        family.type_,
+        family.help.as_ref(),
+        unit,
+        format,
+    );
+    write_series(out, family, format);
+}
+
+/// The name a family's samples start with: a counter keeps its name as
+/// written in the text format (sample and metadata alike); OpenMetrics
+/// names the family without `_total` and the sample with it.
+fn base_of(name: &str, type_: MetricType, format: Format) -> &str {
+    match (format, type_) {
+        (Format::OpenMetrics, MetricType::Counter) => name.strip_suffix("_total").unwrap_or(name),
+        _ => name,
+    }
+}
+
+/// Whether a family's sample lines differ between the two formats: only
+/// a counter's, when its name lacks `_total` (the text format writes the
+/// name as given, OpenMetrics adds `_total`).
+pub fn lines_differ(name: &str, type_: MetricType) -> bool {
+    type_ == MetricType::Counter && !name.ends_with("_total")
+}
+
+/// Appends a family's metadata lines (`# TYPE`, `# HELP`, `# UNIT`) in
+/// `format`.
+pub fn write_header(
+    out: &mut Vec<u8>,
+    name: &str,
+    type_: MetricType,
+    help: &str,
+    unit: Option<&str>,
+    format: Format,
+) {
+    let base = base_of(name, type_, format);
+    let (header_suffix, type_name) = match (format, type_) {
         (Format::Text, MetricType::Counter) => ("", "counter"),
         (Format::Text, MetricType::Info) => ("_info", "gauge"),
         (Format::Text, MetricType::StateSet) => ("", "gauge"),
@@ -141,7 +171,7 @@ pub fn encode_family(out: &mut Vec<u8>, family: &MetricFamily, format: Format) {
     match format {
         Format::Text => {
             header(out, b"# HELP ", base, header_suffix);
-            escape_help(out, &family.help, false);
+            escape_help(out, help, false);
             out.push(b'\n');
             header(out, b"# TYPE ", base, header_suffix);
             out.extend_from_slice(type_name.as_bytes());
@@ -151,20 +181,41 @@ pub fn encode_family(out: &mut Vec<u8>, family: &MetricFamily, format: Format) {
             header(out, b"# TYPE ", base, "");
             out.extend_from_slice(type_name.as_bytes());
             out.push(b'\n');
-            if let Some(unit) = &family.unit {
+            if let Some(unit) = unit {
                 header(out, b"# UNIT ", base, "");
                 out.extend_from_slice(unit.as_bytes());
                 out.push(b'\n');
             }
-            if !family.help.is_empty() {
+            if !help.is_empty() {
                 header(out, b"# HELP ", base, "");
-                escape_help(out, &family.help, true);
+                escape_help(out, help, true);
                 out.push(b'\n');
             }
         }
     }
-    for m in &family.metrics {
-        let labels = &m.labels;
+}
+
+/// Appends the sample lines of every series of `family` in `format`.
+pub fn write_series<S: Text>(out: &mut Vec<u8>, family: &MetricFamily<S>, format: Format) {
+    write_series_each(out, family, format, |_, _| {});
+}
+
+/// [`write_series`], calling `at(index, offset)` before each series'
+/// first line.
+pub fn write_series_each<S: Text>(
+    out: &mut Vec<u8>,
+    family: &MetricFamily<S>,
+    format: Format,
+    mut at: impl FnMut(usize, usize),
+) {
+    let base = base_of(family.name.as_ref(), family.type_, format);
+    let counter_suffix = match format {
+        Format::Text => "",
+        Format::OpenMetrics => "_total",
+    };
+    for (i, m) in family.metrics.iter().enumerate() {
+        at(i, out.len());
+        let labels = &m.labels[..];
         match &m.value {
             Value::Counter(v) => sample(out, base, counter_suffix, labels, None, *v),
             Value::Gauge(v) | Value::Unknown(v) => sample(out, base, "", labels, None, *v),
@@ -177,7 +228,7 @@ pub fn encode_family(out: &mut Vec<u8>, family: &MetricFamily, format: Format) {
                         base,
                         "",
                         labels,
-                        Some((base, Extra::Str(&s.name))),
+                        Some((base, Extra::Str(s.name.as_ref()))),
                         |o| write_f64(o, value),
                     );
                 }
@@ -227,22 +278,22 @@ enum Extra<'a> {
     Num(f64),
 }
 
-fn sample(
+fn sample<S: Text>(
     out: &mut Vec<u8>,
     base: &str,
     suffix: &str,
-    labels: &[Label],
+    labels: &[Label<S>],
     extra: Option<(&str, Extra<'_>)>,
     value: f64,
 ) {
     sample_with(out, base, suffix, labels, extra, |o| write_f64(o, value));
 }
 
-fn sample_with(
+fn sample_with<S: Text>(
     out: &mut Vec<u8>,
     base: &str,
     suffix: &str,
-    labels: &[Label],
+    labels: &[Label<S>],
     extra: Option<(&str, Extra<'_>)>,
     value: impl FnOnce(&mut Vec<u8>),
 ) {
@@ -256,9 +307,9 @@ fn sample_with(
                 out.push(b',');
             }
             first = false;
-            out.extend_from_slice(l.name.as_bytes());
+            out.extend_from_slice(l.name.as_ref().as_bytes());
             out.extend_from_slice(b"=\"");
-            escape_label_value(out, &l.value);
+            escape_label_value(out, l.value.as_ref());
             out.push(b'"');
         }
         if let Some((name, v)) = extra {
@@ -325,18 +376,19 @@ fn write_u64(out: &mut Vec<u8>, v: u64) {
     out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
 }
 
-/// An exposition cut into chunks of about [`CHUNK_BYTES`], encoded as the
+/// An exposition cut into chunks of about [`CHUNK_BYTES`], written as the
 /// HTTP body pulls them.
 pub struct Exposition {
-    families: std::vec::IntoIter<MetricFamily>,
+    families: std::vec::IntoIter<Block>,
     format: Format,
     gzip: Option<GzEncoder<Vec<u8>>>,
     done: bool,
 }
 
 impl Exposition {
-    /// Streams `families` in `format`, gzip-compressed if `gzip`.
-    pub fn new(families: Vec<MetricFamily>, format: Format, gzip: bool) -> Self {
+    /// Streams the encoded `families` in `format`, gzip-compressed if
+    /// `gzip`.
+    pub fn new(families: Vec<Block>, format: Format, gzip: bool) -> Self {
         Exposition {
             families: families.into_iter(),
             format,
@@ -356,7 +408,7 @@ impl Iterator for Exposition {
         let mut buf = Vec::with_capacity(CHUNK_BYTES + (CHUNK_BYTES >> 2));
         loop {
             match self.families.next() {
-                Some(f) => encode_family(&mut buf, &f, self.format),
+                Some(f) => f.write(&mut buf, self.format),
                 None => {
                     if self.format == Format::OpenMetrics {
                         buf.extend_from_slice(b"# EOF\n");
@@ -621,10 +673,10 @@ door{room="hall",door="closed"} 1
         }
         let whole = encode(&families, Format::OpenMetrics);
         let chunks: Vec<Bytes> =
-            Exposition::new(families.clone(), Format::OpenMetrics, false).collect();
+            Exposition::new(Block::all(&families), Format::OpenMetrics, false).collect();
         assert!(chunks.len() > 3, "a large page is cut into chunks");
         assert_eq!(chunks.concat(), whole);
-        let zipped: Vec<u8> = Exposition::new(families, Format::OpenMetrics, true)
+        let zipped: Vec<u8> = Exposition::new(Block::all(&families), Format::OpenMetrics, true)
             .flat_map(|b| b.to_vec())
             .collect();
         let mut unzipped = Vec::new();

@@ -11,9 +11,108 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
+use std::hash::Hash;
 
-use crate::model::{Label, MetricFamily};
-use crate::validate::{sample_names, show_labels};
+use crate::block::Block;
+use crate::model::{Label, MetricFamily, MetricType};
+use crate::validate::{sample_names_of, show_labels};
+
+/// What the merge needs of a family: its metadata, a key per series that
+/// is equal for equal label sets, and a way to take another source's
+/// series of the same family. A [`MetricFamily`] keys its series by their
+/// canonical label set; an encoded [`Block`] by the hash of it.
+pub trait Mergeable {
+    /// The key of one series.
+    type Key: Eq + Hash;
+    /// The family name.
+    fn name(&self) -> &str;
+    /// The family type.
+    fn metric_type(&self) -> MetricType;
+    /// The HELP text.
+    fn help(&self) -> &str;
+    /// The unit.
+    fn unit(&self) -> Option<&str>;
+    /// The number of series.
+    fn series(&self) -> usize;
+    /// The key of series `i`.
+    fn key(&self, i: usize) -> Self::Key;
+    /// Series `i` for a message: the family name and its labels.
+    fn show_series(&self, i: usize) -> String;
+    /// Takes the series of `other`, a family of the same name.
+    fn append(&mut self, other: Self);
+}
+
+impl Mergeable for MetricFamily {
+    type Key = String;
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn metric_type(&self) -> MetricType {
+        self.type_
+    }
+    fn help(&self) -> &str {
+        &self.help
+    }
+    fn unit(&self) -> Option<&str> {
+        self.unit.as_deref()
+    }
+    fn series(&self) -> usize {
+        self.metrics.len()
+    }
+    fn key(&self, i: usize) -> String {
+        series_key(&self.metrics[i].labels)
+    }
+    fn show_series(&self, i: usize) -> String {
+        format!("{}{}", self.name, show_labels(&self.metrics[i].labels))
+    }
+    fn append(&mut self, other: Self) {
+        self.metrics.extend(other.metrics);
+    }
+}
+
+impl Mergeable for Block {
+    type Key = u64;
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn metric_type(&self) -> MetricType {
+        self.type_
+    }
+    fn help(&self) -> &str {
+        &self.help
+    }
+    fn unit(&self) -> Option<&str> {
+        self.unit.as_deref()
+    }
+    fn series(&self) -> usize {
+        self.len()
+    }
+    fn key(&self, i: usize) -> u64 {
+        self.keys()[i]
+    }
+    fn show_series(&self, i: usize) -> String {
+        Block::show_series(self, i)
+    }
+    fn append(&mut self, other: Self) {
+        Block::append(self, other);
+    }
+}
+
+/// The name without a counter's `_total`.
+fn base_name(name: &str, type_: MetricType) -> &str {
+    match type_ {
+        MetricType::Counter => name.strip_suffix("_total").unwrap_or(name),
+        _ => name,
+    }
+}
+
+/// The sample names a family writes.
+fn sample_names<F: Mergeable>(family: &F) -> Vec<String> {
+    sample_names_of(
+        base_name(family.name(), family.metric_type()),
+        family.metric_type(),
+    )
+}
 
 /// Who writes a sample name.
 #[derive(Clone, Copy)]
@@ -22,12 +121,12 @@ enum Owner {
     Source(usize),
 }
 
-struct Slot {
-    family: MetricFamily,
+struct Slot<F: Mergeable> {
+    family: F,
     sources: Vec<usize>,
-    /// Canonical label sets of the family's series; built only once a
-    /// second source returns the family.
-    keys: Option<HashSet<String>>,
+    /// Keys of the family's series; built only once a second source
+    /// returns the family.
+    keys: Option<HashSet<F::Key>>,
 }
 
 /// A series' label set as Prometheus reads it: sorted, and without the
@@ -62,18 +161,19 @@ impl fmt::Display for Conflict {
 
 impl std::error::Error for Conflict {}
 
-/// The families of one scrape, merged source by source.
+/// The families of one scrape, merged source by source: owned
+/// [`MetricFamily`] values, or encoded [`Block`]s as a scrape merges them.
 ///
 /// Sources are added in a fixed order (the host adds plugins by name), so
 /// the result does not depend on which finished first; each source's
 /// families must already be validated ([`crate::validate::validate`]).
-pub struct Merge {
-    slots: BTreeMap<String, Slot>,
+pub struct Merge<F: Mergeable = MetricFamily> {
+    slots: BTreeMap<String, Slot<F>>,
     samples: HashMap<String, Owner>,
     sources: Vec<String>,
 }
 
-impl Merge {
+impl<F: Mergeable> Merge<F> {
     /// An empty merge; `host_samples` are the sample names the host writes
     /// itself, which no source may take.
     pub fn new(host_samples: &[&str]) -> Self {
@@ -89,19 +189,19 @@ impl Merge {
 
     /// Adds every family of the source called `source`, or none of them
     /// when one conflicts with what is already merged.
-    pub fn add(&mut self, source: &str, families: Vec<MetricFamily>) -> Result<(), Conflict> {
+    pub fn add(&mut self, source: &str, families: Vec<F>) -> Result<(), Conflict> {
         if let Some(message) = self.find_conflict(&families) {
             return Err(Conflict { message });
         }
         let index = self.sources.len();
         self.sources.push(source.to_owned());
         for family in families {
-            match self.slots.get_mut(&family.name) {
+            match self.slots.get_mut(family.name()) {
                 Some(slot) => {
                     if let Some(keys) = &mut slot.keys {
-                        keys.extend(family.metrics.iter().map(|m| series_key(&m.labels)));
+                        keys.extend((0..family.series()).map(|i| family.key(i)));
                     }
-                    slot.family.metrics.extend(family.metrics);
+                    slot.family.append(family);
                     slot.sources.push(index);
                 }
                 None => {
@@ -109,7 +209,7 @@ impl Merge {
                         self.samples.insert(name, Owner::Source(index));
                     }
                     self.slots.insert(
-                        family.name.clone(),
+                        family.name().to_owned(),
                         Slot {
                             family,
                             sources: vec![index],
@@ -123,61 +223,52 @@ impl Merge {
     }
 
     /// The merged families, sorted by name.
-    pub fn finish(self) -> Vec<MetricFamily> {
+    pub fn finish(self) -> Vec<F> {
         self.slots.into_values().map(|s| s.family).collect()
     }
 
-    fn find_conflict(&mut self, families: &[MetricFamily]) -> Option<String> {
+    fn find_conflict(&mut self, families: &[F]) -> Option<String> {
         let sources = &self.sources;
         let name_of = |owner: Owner| match owner {
             Owner::Host => "the host's own series".to_owned(),
             Owner::Source(i) => format!("plugin {:?}", sources[i]),
         };
         for family in families {
-            if let Some(slot) = self.slots.get_mut(&family.name) {
+            if let Some(slot) = self.slots.get_mut(family.name()) {
                 let first = name_of(Owner::Source(slot.sources[0]));
                 let theirs = &slot.family;
-                if theirs.type_ != family.type_ {
+                if theirs.metric_type() != family.metric_type() {
                     return Some(format!(
                         "family {:?} is a {} here but a {} in {first}",
-                        family.name,
-                        family.type_.as_str(),
-                        theirs.type_.as_str()
+                        family.name(),
+                        family.metric_type().as_str(),
+                        theirs.metric_type().as_str()
                     ));
                 }
-                if theirs.help != family.help || theirs.unit != family.unit {
+                if theirs.help() != family.help() || theirs.unit() != family.unit() {
                     return Some(format!(
                         "family {:?} has a different help or unit in {first}",
-                        family.name
+                        family.name()
                     ));
                 }
-                let keys = slot.keys.get_or_insert_with(|| {
-                    theirs
-                        .metrics
-                        .iter()
-                        .map(|m| series_key(&m.labels))
-                        .collect()
-                });
-                if let Some(m) = family
-                    .metrics
-                    .iter()
-                    .find(|m| keys.contains(&series_key(&m.labels)))
-                {
+                let keys = slot
+                    .keys
+                    .get_or_insert_with(|| (0..theirs.series()).map(|i| theirs.key(i)).collect());
+                if let Some(i) = (0..family.series()).find(|&i| keys.contains(&family.key(i))) {
                     return Some(format!(
-                        "series {}{} is also returned by {first}",
-                        family.name,
-                        show_labels(&m.labels)
+                        "series {} is also returned by {first}",
+                        family.show_series(i)
                     ));
                 }
             } else {
                 // Nor may it take the name of a host family: a gauge `x`, or
                 // a counter `x` written as `x_total`.
-                let base = family.base_name();
+                let base = base_name(family.name(), family.metric_type());
                 for name in [base.to_string(), format!("{base}_total")] {
                     if let Some(Owner::Host) = self.samples.get(&name) {
                         return Some(format!(
                             "family {:?} has the name of one of the host's own families",
-                            family.name
+                            family.name()
                         ));
                     }
                 }
@@ -185,7 +276,7 @@ impl Merge {
                     if let Some(&owner) = self.samples.get(&name) {
                         return Some(format!(
                             "family {:?} writes samples named {name:?}, as does {}",
-                            family.name,
+                            family.name(),
                             name_of(owner)
                         ));
                     }

@@ -60,6 +60,27 @@ impl MetricType {
     }
 }
 
+/// The text of the model: owned (`String`, what the host builds and
+/// keeps) or borrowed (`&str`, a view of a plugin's result read where it
+/// lies in the plugin's memory). The validator and the encoders take
+/// either.
+pub trait Text: AsRef<str> + Clone + PartialEq + std::fmt::Debug {
+    /// Keeps the first `len` bytes (a char boundary).
+    fn truncate_to(&mut self, len: usize);
+}
+
+impl Text for String {
+    fn truncate_to(&mut self, len: usize) {
+        self.truncate(len);
+    }
+}
+
+impl Text for &str {
+    fn truncate_to(&mut self, len: usize) {
+        *self = &self[..len];
+    }
+}
+
 /// One label of a series.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(
@@ -67,13 +88,13 @@ impl MetricType {
     derive(ComponentType, Lift, Lower),
     component(record)
 )]
-pub struct Label {
+pub struct Label<S = String> {
     /// The label name.
     #[cfg_attr(feature = "component-model", component(name = "name"))]
-    pub name: String,
+    pub name: S,
     /// The label value.
     #[cfg_attr(feature = "component-model", component(name = "value"))]
-    pub value: String,
+    pub value: S,
 }
 
 impl Label {
@@ -163,10 +184,10 @@ pub struct Summary {
     derive(ComponentType, Lift, Lower),
     component(record)
 )]
-pub struct State {
+pub struct State<S = String> {
     /// The state's name (the value of the family-named label).
     #[cfg_attr(feature = "component-model", component(name = "name"))]
-    pub name: String,
+    pub name: S,
     /// Whether the state holds.
     #[cfg_attr(feature = "component-model", component(name = "enabled"))]
     pub enabled: bool,
@@ -179,7 +200,7 @@ pub struct State {
     derive(ComponentType, Lift, Lower),
     component(variant)
 )]
-pub enum Value {
+pub enum Value<S = String> {
     /// A counter's total.
     #[cfg_attr(feature = "component-model", component(name = "counter"))]
     Counter(f64),
@@ -200,10 +221,10 @@ pub enum Value {
     Info,
     /// The states of a state set.
     #[cfg_attr(feature = "component-model", component(name = "state-set"))]
-    StateSet(Vec<State>),
+    StateSet(Vec<State<S>>),
 }
 
-impl Value {
+impl<S> Value<S> {
     /// The family type this value belongs to.
     pub fn metric_type(&self) -> MetricType {
         match self {
@@ -225,13 +246,13 @@ impl Value {
     derive(ComponentType, Lift, Lower),
     component(record)
 )]
-pub struct Metric {
+pub struct Metric<S = String> {
     /// The series' labels.
     #[cfg_attr(feature = "component-model", component(name = "labels"))]
-    pub labels: Vec<Label>,
+    pub labels: Vec<Label<S>>,
     /// The series' value.
     #[cfg_attr(feature = "component-model", component(name = "value"))]
-    pub value: Value,
+    pub value: Value<S>,
 }
 
 /// A metric family: every series of one metric name.
@@ -241,22 +262,34 @@ pub struct Metric {
     derive(ComponentType, Lift, Lower),
     component(record)
 )]
-pub struct MetricFamily {
+pub struct MetricFamily<S = String> {
     /// The family name.
     #[cfg_attr(feature = "component-model", component(name = "name"))]
-    pub name: String,
+    pub name: S,
     /// The HELP text.
     #[cfg_attr(feature = "component-model", component(name = "help"))]
-    pub help: String,
+    pub help: S,
     /// The family type.
     #[cfg_attr(feature = "component-model", component(name = "type"))]
     pub type_: MetricType,
     /// The OpenMetrics unit; the name must then end with `_<unit>`.
     #[cfg_attr(feature = "component-model", component(name = "unit"))]
-    pub unit: Option<String>,
+    pub unit: Option<S>,
     /// The series.
     #[cfg_attr(feature = "component-model", component(name = "metrics"))]
-    pub metrics: Vec<Metric>,
+    pub metrics: Vec<Metric<S>>,
+}
+
+impl<S: Text> MetricFamily<S> {
+    /// The name without a counter's `_total`: the OpenMetrics family name,
+    /// and the stem of every sample name the family writes.
+    pub fn base_name(&self) -> &str {
+        let name = self.name.as_ref();
+        match self.type_ {
+            MetricType::Counter => name.strip_suffix("_total").unwrap_or(name),
+            _ => name,
+        }
+    }
 }
 
 impl MetricFamily {
@@ -268,15 +301,6 @@ impl MetricFamily {
             type_,
             unit: None,
             metrics: Vec::new(),
-        }
-    }
-
-    /// The name without a counter's `_total`: the OpenMetrics family name,
-    /// and the stem of every sample name the family writes.
-    pub fn base_name(&self) -> &str {
-        match self.type_ {
-            MetricType::Counter => self.name.strip_suffix("_total").unwrap_or(&self.name),
-            _ => &self.name,
         }
     }
 

@@ -12,7 +12,7 @@ use std::fmt;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::time::Instant;
 
-use crate::model::{Label, Metric, MetricFamily, MetricType, Value};
+use crate::model::{Label, Metric, MetricFamily, MetricType, Text, Value};
 
 /// The prefix of the host's own series, which plugins may not use.
 pub const RESERVED_PREFIX: &str = "wasm_exporter_";
@@ -134,10 +134,15 @@ pub fn is_label_name(s: &str) -> bool {
 /// the names its metadata lines use (`x` in OpenMetrics, `x_total` or
 /// `x_info` in the text format), so two families that would write the
 /// same sample or family name can be caught.
-pub fn sample_names(family: &MetricFamily) -> Vec<String> {
-    let n = family.base_name();
+pub fn sample_names<S: Text>(family: &MetricFamily<S>) -> Vec<String> {
+    sample_names_of(family.base_name(), family.type_)
+}
+
+/// [`sample_names`] of a family whose base name (without a counter's
+/// `_total`) is `n`.
+pub fn sample_names_of(n: &str, type_: MetricType) -> Vec<String> {
     let with = |suffixes: &[&str]| suffixes.iter().map(|s| format!("{n}{s}")).collect();
-    match family.type_ {
+    match type_ {
         MetricType::Counter => with(&["", "_total", "_created"]),
         MetricType::Gauge | MetricType::Unknown | MetricType::StateSet => with(&[""]),
         MetricType::Histogram => with(&["", "_bucket", "_count", "_sum", "_created"]),
@@ -147,7 +152,7 @@ pub fn sample_names(family: &MetricFamily) -> Vec<String> {
 }
 
 /// Samples one series writes.
-pub fn samples_of(value: &Value) -> u64 {
+pub fn samples_of<S>(value: &Value<S>) -> u64 {
     match value {
         Value::Counter(_) | Value::Gauge(_) | Value::Unknown(_) | Value::Info => 1,
         Value::Histogram(h) => h.buckets.len() as u64 + 2,
@@ -156,23 +161,24 @@ pub fn samples_of(value: &Value) -> u64 {
     }
 }
 
-fn labels_bytes(labels: &[Label]) -> u64 {
+fn labels_bytes<S: Text>(labels: &[Label<S>]) -> u64 {
     labels
         .iter()
-        .map(|l| (l.name.len() + l.value.len() + 4) as u64)
+        .map(|l| (l.name.as_ref().len() + l.value.as_ref().len() + 4) as u64)
         .sum()
 }
 
 /// Counts samples and estimated bytes without checking anything, so an
 /// oversized result is reported as `too_large` before it is inspected.
-pub fn measure(families: &[MetricFamily]) -> OutputStats {
+pub fn measure<S: Text>(families: &[MetricFamily<S>]) -> OutputStats {
     let mut stats = OutputStats::default();
     for f in families {
-        stats.bytes += (2 * f.name.len() + f.help.len() + 32) as u64;
+        let name = f.name.as_ref().len();
+        stats.bytes += (2 * name + f.help.as_ref().len() + 32) as u64;
         for m in &f.metrics {
             let samples = samples_of(&m.value);
             stats.series += samples;
-            stats.bytes += samples * (f.name.len() as u64 + 40 + labels_bytes(&m.labels));
+            stats.bytes += samples * (name as u64 + 40 + labels_bytes(&m.labels));
         }
     }
     stats
@@ -180,7 +186,7 @@ pub fn measure(families: &[MetricFamily]) -> OutputStats {
 
 /// The first series over a per-series cap (labels, buckets, quantiles,
 /// states), as a message; one linear pass.
-fn over_a_cap(families: &[MetricFamily], limits: &OutputLimits) -> Option<String> {
+fn over_a_cap<S: Text>(families: &[MetricFamily<S>], limits: &OutputLimits) -> Option<String> {
     for f in families {
         for m in &f.metrics {
             let (what, n, cap) = match &m.value {
@@ -210,8 +216,8 @@ fn over_a_cap(families: &[MetricFamily], limits: &OutputLimits) -> Option<String
 
 /// Checks and normalises one plugin's output. On failure, returns why,
 /// with the number of samples it returned.
-pub fn validate(
-    families: &mut Vec<MetricFamily>,
+pub fn validate<S: Text>(
+    families: &mut Vec<MetricFamily<S>>,
     limits: &OutputLimits,
 ) -> Result<OutputStats, Rejection> {
     validate_until(families, limits, None)
@@ -223,8 +229,8 @@ const SERIES_PER_DEADLINE_CHECK: usize = 256;
 /// [`validate`], giving up with [`RejectionKind::Deadline`] once
 /// `deadline` has passed, so the checks of one plugin's output never run
 /// past that plugin's time.
-pub fn validate_until(
-    families: &mut Vec<MetricFamily>,
+pub fn validate_until<S: Text>(
+    families: &mut Vec<MetricFamily<S>>,
     limits: &OutputLimits,
     deadline: Option<Instant>,
 ) -> Result<OutputStats, Rejection> {
@@ -313,22 +319,23 @@ impl From<String> for Stop {
     }
 }
 
-fn normalise_and_check_family(family: &mut MetricFamily) -> Result<(), String> {
+fn normalise_and_check_family<S: Text>(family: &mut MetricFamily<S>) -> Result<(), String> {
     let original = family.name.clone();
-    if !is_metric_name(&family.name) {
+    let name = family.name.as_ref();
+    if !is_metric_name(name) {
         return Err(format!("family {original:?}: invalid metric name"));
     }
-    if family.name.starts_with("__") {
+    if name.starts_with("__") {
         return Err(format!(
             "family {original:?}: names starting with __ are reserved"
         ));
     }
-    if family.name.starts_with(RESERVED_PREFIX) {
+    if name.starts_with(RESERVED_PREFIX) {
         return Err(format!(
             "family {original:?}: the prefix {RESERVED_PREFIX} is reserved for the host's own series"
         ));
     }
-    if family.type_ == MetricType::StateSet && !is_label_name(&family.name) {
+    if family.type_ == MetricType::StateSet && !is_label_name(name) {
         return Err(format!(
             "family {original:?}: a state set's name is also the label name of its states, so it cannot contain ':'"
         ));
@@ -339,19 +346,20 @@ fn normalise_and_check_family(family: &mut MetricFamily) -> Result<(), String> {
         _ => None,
     };
     if let Some(suffix) = suffix
-        && let Some(base) = family.name.strip_suffix(suffix)
+        && let Some(base) = name.strip_suffix(suffix)
     {
         if base.is_empty() {
             return Err(format!("family {original:?}: empty name before {suffix}"));
         }
         if family.type_ == MetricType::Info {
-            family.name.truncate(base.len());
+            let len = base.len();
+            family.name.truncate_to(len);
         }
     }
-    if family.unit.as_deref() == Some("") {
+    if family.unit.as_ref().map(AsRef::as_ref) == Some("") {
         family.unit = None;
     }
-    if let Some(unit) = &family.unit {
+    if let Some(unit) = family.unit.as_ref().map(AsRef::<str>::as_ref) {
         if matches!(family.type_, MetricType::Info | MetricType::StateSet) {
             return Err(format!(
                 "family {original:?}: {} families cannot have a unit",
@@ -410,15 +418,15 @@ impl Hasher for FastHasher {
 
 /// A hash of a label set that does not depend on label order. A label
 /// with an empty value is left out: Prometheus reads it as no label.
-fn label_set_hash(labels: &[Label]) -> u64 {
+pub fn label_set_hash<S: Text>(labels: &[Label<S>]) -> u64 {
     labels
         .iter()
-        .filter(|l| !l.value.is_empty())
+        .filter(|l| !l.value.as_ref().is_empty())
         .fold(0u64, |acc, l| {
             let mut h = FastHasher::default();
-            h.write(l.name.as_bytes());
+            h.write(l.name.as_ref().as_bytes());
             h.write_u64(0xff);
-            h.write(l.value.as_bytes());
+            h.write(l.value.as_ref().as_bytes());
             // Finalise so that summing per-label hashes keeps their entropy.
             let x = h.finish();
             acc.wrapping_add(x ^ (x >> 29))
@@ -449,11 +457,11 @@ type LabelSet<'a> = Vec<(&'a str, &'a str)>;
 
 /// The [`LabelSet`] of `labels` (each name appears once; that is checked
 /// before).
-fn canonical(labels: &[Label]) -> LabelSet<'_> {
+fn canonical<S: Text>(labels: &[Label<S>]) -> LabelSet<'_> {
     let mut set: LabelSet<'_> = labels
         .iter()
-        .filter(|l| !l.value.is_empty())
-        .map(|l| (l.name.as_str(), l.value.as_str()))
+        .filter(|l| !l.value.as_ref().is_empty())
+        .map(|l| (l.name.as_ref(), l.value.as_ref()))
         .collect();
     set.sort_unstable();
     set
@@ -481,13 +489,13 @@ fn first_repeat<'a, T, K: Ord + Copy>(items: &'a [T], key: impl Fn(&'a T) -> K) 
 }
 
 /// Renders a label set for an error message, shortened.
-pub fn show_labels(labels: &[Label]) -> String {
+pub fn show_labels<S: Text>(labels: &[Label<S>]) -> String {
     let mut s = String::from("{");
     for (i, l) in labels.iter().enumerate() {
         if i > 0 {
             s.push(',');
         }
-        s.push_str(&format!("{}={:?}", l.name, l.value));
+        s.push_str(&format!("{}={:?}", l.name.as_ref(), l.value.as_ref()));
         if s.len() > 200 {
             s.push_str(",…");
             break;
@@ -497,11 +505,11 @@ pub fn show_labels(labels: &[Label]) -> String {
     s
 }
 
-fn check_series(family: &MetricFamily, clock: &mut Clock) -> Result<(), Stop> {
+fn check_series<S: Text>(family: &MetricFamily<S>, clock: &mut Clock) -> Result<(), Stop> {
     let reserved_label = match family.type_ {
         MetricType::Histogram => Some("le"),
         MetricType::Summary => Some("quantile"),
-        MetricType::StateSet => Some(family.name.as_str()),
+        MetricType::StateSet => Some(family.name.as_ref()),
         _ => None,
     };
     // Series by the hash of their label set; a hash seen twice marks both
@@ -521,26 +529,24 @@ fn check_series(family: &MetricFamily, clock: &mut Clock) -> Result<(), Stop> {
             .into());
         }
         for label in labels {
-            if !is_label_name(&label.name) {
-                return Err(format!("invalid label name {:?}", label.name).into());
+            let name = label.name.as_ref();
+            if !is_label_name(name) {
+                return Err(format!("invalid label name {name:?}").into());
             }
-            if label.name.starts_with("__") {
-                return Err(format!(
-                    "label name {:?}: names starting with __ are reserved",
-                    label.name
-                )
-                .into());
+            if name.starts_with("__") {
+                return Err(
+                    format!("label name {name:?}: names starting with __ are reserved").into(),
+                );
             }
-            if Some(label.name.as_str()) == reserved_label {
+            if Some(name) == reserved_label {
                 return Err(format!(
-                    "label name {:?} is reserved in a {} family",
-                    label.name,
+                    "label name {name:?} is reserved in a {} family",
                     family.type_.as_str()
                 )
                 .into());
             }
         }
-        if let Some(name) = first_repeat(labels, |l| l.name.as_str()) {
+        if let Some(name) = first_repeat(labels, |l| l.name.as_ref()) {
             return Err(format!(
                 "series {} has the label {name:?} twice",
                 show_labels(labels)
@@ -564,7 +570,10 @@ fn check_series(family: &MetricFamily, clock: &mut Clock) -> Result<(), Stop> {
 /// same label set. Suspects are grouped by hash and each group sorted by
 /// canonical label set, so even a crafted flood of colliding hashes costs
 /// `n log n` comparisons, never `n²`.
-fn find_duplicate(family: &MetricFamily, mut suspects: Vec<(u64, usize)>) -> Result<(), Stop> {
+fn find_duplicate<S: Text>(
+    family: &MetricFamily<S>,
+    mut suspects: Vec<(u64, usize)>,
+) -> Result<(), Stop> {
     if suspects.is_empty() {
         return Ok(());
     }
@@ -584,7 +593,7 @@ fn find_duplicate(family: &MetricFamily, mut suspects: Vec<(u64, usize)>) -> Res
     Ok(())
 }
 
-fn check_value(value: &Value) -> Result<(), String> {
+fn check_value<S: Text>(value: &Value<S>) -> Result<(), String> {
     match value {
         Value::Counter(v) if v.is_nan() || *v < 0.0 => {
             Err(format!("counter value {v} is negative or NaN"))
@@ -628,10 +637,10 @@ fn check_value(value: &Value) -> Result<(), String> {
             if states.is_empty() {
                 return Err("a state set needs at least one state".into());
             }
-            if states.iter().any(|s| s.name.is_empty()) {
+            if states.iter().any(|s| s.name.as_ref().is_empty()) {
                 return Err("state names cannot be empty".into());
             }
-            if let Some(name) = first_repeat(states, |s| s.name.as_str()) {
+            if let Some(name) = first_repeat(states, |s| s.name.as_ref()) {
                 return Err(format!("state {name:?} appears twice"));
             }
             Ok(())

@@ -1,26 +1,26 @@
 //! One plugin's `collect` in one scrape: a fresh instance under its limits
-//! ([`crate::instance`]), then its output checked and normalised by the
-//! exposition core's validator, all on the plugin threads and within the
-//! plugin's deadline (the checks stop when it passes).
+//! ([`crate::instance`]), its output read where it lies in the plugin's
+//! memory, checked by the exposition core's validator and encoded
+//! ([`crate::read`]), all on the plugin threads and within the plugin's
+//! deadline (the checks stop when it passes).
 //!
-//! The result is an [`Outcome`]: the plugin's families, ready to merge, or
-//! the reason it is down for this scrape, with what the call cost and the
-//! share of the host's memory budget its families hold.
+//! The result is an [`Outcome`]: the plugin's families as encoded blocks,
+//! ready to merge, or the reason it is down for this scrape, with what the
+//! call cost and the share of the host's memory budget its blocks hold.
 
-use std::mem::size_of;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use wasm_exporter_exposition::validate::{self, OutputStats, RejectionKind};
+use wasm_exporter_exposition::block::Block;
+use wasm_exporter_exposition::validate::RejectionKind;
 
-use crate::bindings::model::{
-    Bucket, CollectRequest, Label, Metric, MetricFamily, Quantile, State, Value,
-};
+use crate::bindings::model::CollectRequest;
 use crate::grants::{Host, split_authority};
 use crate::instance::{self, Allowance, Called};
 use crate::limits::PluginLimits;
 use crate::load::PluginVersion;
 use crate::outcome::{Failure, FailureReason, Outcome};
+use crate::read::{Checked, InPlace, Reading};
 use crate::sandbox::PluginContext;
 
 /// What a scrape asks of each plugin.
@@ -71,40 +71,42 @@ pub async fn collect(
         version.needs(),
         context,
         allowance,
-        instance::Collect(&request),
+        instance::Collect {
+            request: &request,
+            reading: Reading {
+                limits: limits.output(),
+                deadline,
+            },
+        },
     )
     .await;
     let mut series = 0;
     let result = match result {
         Err(failure) => Err(failure),
         Ok(Err(message)) => Err(Failure::new(FailureReason::Error, message)),
-        Ok(Ok(mut families)) => {
-            match validate::validate_until(&mut families, &limits.output(), Some(deadline)) {
-                Ok(OutputStats { series: n, .. }) => {
-                    series = n;
-                    Ok(families)
-                }
-                Err(rejection) if rejection.kind == RejectionKind::Deadline => {
-                    series = rejection.series;
-                    Err(Failure::new(
-                        FailureReason::Timeout,
-                        format!(
-                            "did not finish within {} ms ({})",
-                            time_allowed.as_millis(),
-                            rejection.message
-                        ),
-                    ))
-                }
-                Err(rejection) => {
-                    series = rejection.series;
-                    Err(Failure::from(rejection))
-                }
-            }
+        Ok(Ok(InPlace(Ok(Checked { blocks, stats })))) => {
+            series = stats.series;
+            Ok(blocks)
+        }
+        Ok(Ok(InPlace(Err(rejection)))) if rejection.kind == RejectionKind::Deadline => {
+            series = rejection.series;
+            Err(Failure::new(
+                FailureReason::Timeout,
+                format!(
+                    "did not finish within {} ms ({})",
+                    time_allowed.as_millis(),
+                    rejection.message
+                ),
+            ))
+        }
+        Ok(Ok(InPlace(Err(rejection)))) => {
+            series = rejection.series;
+            Err(Failure::from(rejection))
         }
     };
-    // The families keep what they really take of the budget until the
+    // The blocks keep what they really take of the budget until the
     // response carrying them is sent; a failure keeps nothing.
-    let kept = result.as_ref().map_or(0, |f| host_bytes(f));
+    let kept = result.as_ref().map_or(0, |b| host_bytes(b));
     match &mut reservation {
         Some(r) if kept > 0 => r.shrink_to(kept),
         _ => reservation = None,
@@ -134,37 +136,7 @@ pub fn target_host(target: &str) -> Option<Host> {
     split_authority(authority, 0).ok().map(|(host, _)| host)
 }
 
-/// The host memory `families` take: their structs and the heap buffers
-/// they own. One linear pass.
-pub fn host_bytes(families: &[MetricFamily]) -> u64 {
-    let labels = |labels: &Vec<Label>| {
-        labels.capacity() * size_of::<Label>()
-            + labels
-                .iter()
-                .map(|l| l.name.capacity() + l.value.capacity())
-                .sum::<usize>()
-    };
-    let value = |v: &Value| match v {
-        Value::Histogram(h) => h.buckets.capacity() * size_of::<Bucket>(),
-        Value::Summary(s) => s.quantiles.capacity() * size_of::<Quantile>(),
-        Value::StateSet(s) => {
-            s.capacity() * size_of::<State>() + s.iter().map(|st| st.name.capacity()).sum::<usize>()
-        }
-        _ => 0,
-    };
-    let bytes: usize = families
-        .iter()
-        .map(|f| {
-            size_of::<MetricFamily>()
-                + f.name.capacity()
-                + f.help.capacity()
-                + f.unit.as_ref().map_or(0, String::capacity)
-                + f.metrics.capacity() * size_of::<Metric>()
-                + f.metrics
-                    .iter()
-                    .map(|m| labels(&m.labels) + value(&m.value))
-                    .sum::<usize>()
-        })
-        .sum();
-    bytes as u64
+/// The host memory `blocks` take: their structs and the buffers they own.
+pub fn host_bytes(blocks: &[Block]) -> u64 {
+    blocks.iter().map(Block::heap_bytes).sum()
 }

@@ -19,10 +19,11 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use wasmtime::component::Instance;
 use wasmtime::{Store, Trap, UpdateDeadline};
 
-use crate::bindings::model::{CollectRequest, Descriptor, MetricFamily};
-use crate::bindings::{Plugin, PluginPre};
+use crate::bindings::model::{CollectRequest, Descriptor};
+use crate::bindings::{COLLECTOR_EXPORT, Plugin, PluginPre};
 use crate::budget::Reservation;
 use crate::capabilities;
 use crate::engine::{EPOCH_TICK_MS, Runtime};
@@ -30,6 +31,7 @@ use crate::grants::Host;
 use crate::limits::PluginLimits;
 use crate::outcome::{Failure, FailureReason, root_message};
 use crate::pool::Needs;
+use crate::read::{InPlace, Reading};
 use crate::sandbox::{HostWork, MemoryMeter, PluginContext, Reach, Sandbox};
 
 /// Extra time the `tokio` timeout allows past the deadline, so a guest
@@ -42,10 +44,11 @@ pub trait Export {
     /// What the export returns.
     type Output: Send;
 
-    /// Calls the export of `plugin` in `store`.
+    /// Calls the export of `instance`, an instance of `pre`, in `store`.
     fn call(
         self,
-        plugin: &Plugin,
+        pre: &PluginPre<Sandbox>,
+        instance: &Instance,
         store: &mut Store<Sandbox>,
     ) -> impl Future<Output = wasmtime::Result<Self::Output>> + Send;
 }
@@ -58,9 +61,11 @@ impl Export for Describe {
 
     async fn call(
         self,
-        plugin: &Plugin,
+        _pre: &PluginPre<Sandbox>,
+        instance: &Instance,
         store: &mut Store<Sandbox>,
     ) -> wasmtime::Result<Vec<Descriptor>> {
+        let plugin = Plugin::new(&mut *store, instance)?;
         plugin
             .wasm_exporter_collector_collector()
             .call_describe(store)
@@ -68,21 +73,37 @@ impl Export for Describe {
     }
 }
 
-/// `collect`: one scrape's families, or the plugin's own error.
-pub struct Collect<'a>(pub &'a CollectRequest);
+/// `collect`: one scrape's families, read in place, checked and encoded
+/// ([`crate::read`]), or the plugin's own error.
+pub struct Collect<'a> {
+    /// What the scrape asks.
+    pub request: &'a CollectRequest,
+    /// What the result is checked against.
+    pub reading: Reading,
+}
 
 impl Export for Collect<'_> {
-    type Output = Result<Vec<MetricFamily>, String>;
+    type Output = Result<InPlace, String>;
 
     async fn call(
         self,
-        plugin: &Plugin,
+        pre: &PluginPre<Sandbox>,
+        instance: &Instance,
         store: &mut Store<Sandbox>,
-    ) -> wasmtime::Result<Result<Vec<MetricFamily>, String>> {
-        plugin
-            .wasm_exporter_collector_collector()
-            .call_collect(store, self.0)
-            .await
+    ) -> wasmtime::Result<Result<InPlace, String>> {
+        let component = pre.instance_pre().component();
+        let collect = component
+            .get_export_index(None, COLLECTOR_EXPORT)
+            .and_then(|collector| component.get_export_index(Some(&collector), "collect"))
+            .ok_or_else(|| wasmtime::format_err!("no export {COLLECTOR_EXPORT}#collect"))?;
+        let collect = instance
+            .get_typed_func::<(&CollectRequest,), (Result<InPlace, String>,)>(
+                &mut *store,
+                &collect,
+            )?;
+        let call = collect.call_async(&mut *store, (self.request,));
+        let (result,) = self.reading.scope(call).await?;
+        Ok(result)
     }
 }
 
@@ -173,9 +194,9 @@ pub async fn call<E: Export>(
     store.set_hostcall_fuel(usize::try_from(allowance.result_bytes).unwrap_or(usize::MAX));
     let mut instantiated = false;
     let call = async {
-        let plugin = pre.instantiate_async(&mut store).await?;
+        let instance = pre.instance_pre().instantiate_async(&mut store).await?;
         instantiated = true;
-        export.call(&plugin, &mut store).await
+        export.call(pre, &instance, &mut store).await
     };
     let called = tokio::time::timeout_at((deadline + TIMEOUT_GRACE).into(), call).await;
     let fuel_left = store.get_fuel().unwrap_or(0);

@@ -14,7 +14,7 @@
 //! - [`outcome`]: failure reasons and outcomes, the words every later step
 //!   uses;
 //! - [`bindings`]: the WIT contract, with the metric model mapped onto the
-//!   exposition core's types so results are lifted once;
+//!   exposition core's types;
 //! - [`log`]: each plugin's log budget;
 //! - [`sandbox`]: the per-call store state: WASI that grants nothing,
 //!   memory accounting, captured output, host work owed;
@@ -24,6 +24,8 @@
 //! - [`cache`], [`compiler`] and [`engine`]: the one engine and linker,
 //!   the plugin threads, the compile cache, and compiling in a child
 //!   process so that the compiler's memory goes back to the system;
+//! - [`read`]: a plugin's result read in its memory, checked and encoded
+//!   before the call returns;
 //! - [`instance`]: the one instantiate-and-call path, with failures
 //!   classified;
 //! - [`load`]: a `.wasm` file to a [`load::PluginVersion`];
@@ -51,6 +53,7 @@ pub mod load;
 pub mod log;
 pub mod outcome;
 pub mod pool;
+pub mod read;
 pub mod sandbox;
 
 pub use bindings::model;

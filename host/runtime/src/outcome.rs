@@ -13,7 +13,7 @@ use std::time::Duration;
 use wasm_exporter_exposition::merge::Conflict;
 
 use crate::budget::Reservation;
-use wasm_exporter_exposition::model::MetricFamily;
+use wasm_exporter_exposition::block::Block;
 use wasm_exporter_exposition::validate::{Rejection, RejectionKind};
 
 /// Why a plugin is down for a scrape. The label values of
@@ -148,7 +148,7 @@ pub struct Outcome {
     /// The plugin.
     pub plugin: String,
     /// Its validated families, or why it is down.
-    pub result: Result<Vec<MetricFamily>, Failure>,
+    pub result: Result<Vec<Block>, Failure>,
     /// Wall time of instantiate + collect + validate.
     pub duration: Duration,
     /// Fuel the call burned.

@@ -18,6 +18,8 @@ mod common;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 
+use wasm_exporter::exposition::block::write_all;
+use wasm_exporter::exposition::encode::Format;
 use wasm_exporter::runtime::collect::{self, CollectInput};
 use wasm_exporter::runtime::engine::Runtime;
 use wasm_exporter::runtime::grants::{FileGrant, Grants, UrlPrefix};
@@ -103,12 +105,12 @@ fn collect(rt: &tokio::runtime::Runtime, plugin: &Plugin, attempts: usize) {
         Duration::from_secs(5),
     ));
     let families = outcome.result.expect("collect succeeds");
-    let worked = families
-        .iter()
-        .flat_map(|f| &f.metrics)
-        .filter(|m| matches!(m.value, wasm_exporter::runtime::model::Value::Gauge(v) if v == 1.0))
+    let text = String::from_utf8(write_all(&families, Format::Text)).unwrap();
+    let worked = text
+        .lines()
+        .filter(|l| !l.starts_with('#') && l.ends_with(" 1"))
         .count();
-    assert_eq!(worked, attempts, "every attempt works: {families:?}");
+    assert_eq!(worked, attempts, "every attempt works: {text}");
 }
 
 fn bench_capabilities(c: &mut Criterion) {

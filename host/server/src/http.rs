@@ -26,6 +26,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
+use wasm_exporter_exposition::block::Block;
 use wasm_exporter_exposition::encode::{Exposition, Format};
 use wasm_exporter_runtime::collect::CollectInput;
 
@@ -345,7 +346,7 @@ impl Server {
             }
         };
         if host_series && let Some(reloader) = &self.reloader {
-            result.families.extend(reloader.families());
+            result.families.extend(Block::all(&reloader.families()));
             result.families.sort_by(|a, b| a.name.cmp(&b.name));
         }
         let chunks = Exposition::new(result.families, format, gzip);

@@ -10,7 +10,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use wasm_exporter::config::{self, parse_duration, whole_millis};
 use wasm_exporter::connections::{self, Timeouts};
-use wasm_exporter::exposition::encode::{self, Format};
+use wasm_exporter::exposition::block;
+use wasm_exporter::exposition::encode::Format;
 use wasm_exporter::http::{self, Server, ServerConfig};
 use wasm_exporter::log::LogFormat;
 use wasm_exporter::registry::Registry;
@@ -534,7 +535,7 @@ async fn collect_once(args: CollectArgs) -> Result<ExitCode> {
             let mut sorted = families;
             sorted.sort_by(|a, b| a.name.cmp(&b.name));
             use std::io::Write as _;
-            let out = encode::encode(&sorted, format);
+            let out = block::write_all(&sorted, format);
             let mut stdout = std::io::stdout().lock();
             if let Err(e) = stdout.write_all(&out).and_then(|_| stdout.flush())
                 && e.kind() != std::io::ErrorKind::BrokenPipe

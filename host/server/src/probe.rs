@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use wasm_exporter_runtime::collect::target_host;
 use wasm_exporter_runtime::grants::Host;
+use wasm_exporter_exposition::block::Block;
 use wasm_exporter_runtime::model::{MetricFamily, MetricType};
 
 /// The sample the host adds to every probe, which plugins may not write.
@@ -104,7 +105,7 @@ fn in_block(ip: IpAddr, net: IpAddr, bits: u8) -> bool {
 
 /// The host's probe families: `probe_success` (unless `families` has one)
 /// and `probe_duration_seconds`.
-pub fn families(families: &[MetricFamily], up: bool, took: Duration) -> Vec<MetricFamily> {
+pub fn families(families: &[Block], up: bool, took: Duration) -> Vec<MetricFamily> {
     let mut out = vec![MetricFamily::single(
         DURATION,
         "How many seconds the probe took.",

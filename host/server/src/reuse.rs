@@ -27,7 +27,7 @@ use tokio::time::Instant;
 
 use wasm_exporter_runtime::budget::Reservation;
 use wasm_exporter_runtime::collect::CollectInput;
-use wasm_exporter_runtime::model::MetricFamily;
+use wasm_exporter_exposition::block::Block;
 use wasm_exporter_runtime::outcome::{Failure, FailureReason, Outcome};
 
 use crate::stats::PluginStats;
@@ -113,8 +113,8 @@ pub struct Served {
 /// A last good result served while the plugin is down.
 #[derive(Debug)]
 pub struct Stale {
-    /// Its families.
-    pub families: Vec<MetricFamily>,
+    /// Its families, encoded.
+    pub families: Vec<Block>,
     /// How old it is.
     pub age: Duration,
     /// The share of the memory budget it holds.
@@ -433,14 +433,16 @@ pub fn show_duration(d: Duration) -> String {
 mod tests {
     use super::*;
     use std::sync::atomic::{AtomicU32, Ordering};
-    use wasm_exporter_runtime::model::{MetricType, Value};
+    use wasm_exporter_exposition::block::write_all;
+    use wasm_exporter_exposition::encode::Format;
+    use wasm_exporter_runtime::model::{MetricFamily, MetricType, Value};
 
     fn good(value: f64) -> Outcome {
         let mut family = MetricFamily::new("x", "An x.", MetricType::Gauge);
         family.push(Vec::new(), Value::Gauge(value));
         Outcome {
             plugin: "p".into(),
-            result: Ok(vec![family]),
+            result: Ok(vec![Block::of(&family)]),
             duration: Duration::from_millis(1),
             fuel_consumed: 1,
             memory_peak_bytes: 1,
@@ -458,10 +460,8 @@ mod tests {
             Ok(f) => f,
             Err(_) => &served.stale.as_ref()?.families,
         };
-        match families[0].metrics[0].value {
-            Value::Gauge(v) => Some(v),
-            _ => None,
-        }
+        let text = String::from_utf8(write_all(families, Format::Text)).ok()?;
+        text.lines().find_map(|l| l.strip_prefix("x "))?.parse().ok()
     }
 
     /// Serves one request with a call that returns `outcome`, counting calls.

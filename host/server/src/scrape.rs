@@ -3,18 +3,20 @@
 //!
 //! Each plugin runs in its own task on the runtime's plugin threads (so two
 //! cores run two plugins), each in a fresh store; a failure of one never
-//! touches the others. The families
-//! come back sorted by name, ready for the encoders
-//! ([`wasm_exporter_exposition::encode`]).
+//! touches the others. Each plugin's families arrive encoded (as
+//! [`Block`]s, checked and written while they lay in the plugin's memory);
+//! the merge and the host's own series join them, and they come back
+//! sorted by name, ready to be streamed
+//! ([`wasm_exporter_exposition::encode::Exposition`]).
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use wasm_exporter_exposition::block::Block;
 use wasm_exporter_exposition::merge::Merge;
 use wasm_exporter_runtime::budget::Reservation;
 use wasm_exporter_runtime::collect::{self, CollectInput};
 use wasm_exporter_runtime::limits::plugin_deadline;
-use wasm_exporter_runtime::model::MetricFamily;
 use wasm_exporter_runtime::outcome::{Failure, FailureReason, Outcome};
 
 use crate::health;
@@ -82,8 +84,8 @@ pub struct ScrapeRequest {
 /// The result of one scrape.
 #[derive(Debug)]
 pub struct ScrapeResult {
-    /// Every family to expose, sorted by name.
-    pub families: Vec<MetricFamily>,
+    /// Every family to expose, encoded, sorted by name.
+    pub families: Vec<Block>,
     /// One outcome per selected plugin, by plugin name. Their families
     /// have been moved into `families`.
     pub outcomes: Vec<Outcome>,
@@ -140,19 +142,15 @@ pub async fn scrape(snapshot: Arc<PluginMap>, request: Arc<ScrapeRequest>) -> Sc
         }
     }
     let stale_plugins: Vec<bool> = stale.iter().map(Option::is_some).collect();
-    families.extend(health::plugin_families(
-        &snapshot,
-        &outcomes,
-        &stale_plugins,
-    ));
+    let mut host = health::plugin_families(&snapshot, &outcomes, &stale_plugins);
     if request.host_series {
-        families.push(health::build_family());
-        families.extend(process::families());
+        host.push(health::build_family());
+        host.extend(process::families());
     } else {
         let up = outcomes.iter().all(|o| o.result.is_ok());
-        let probe_families = probe::families(&families, up, started.elapsed());
-        families.extend(probe_families);
+        host.extend(probe::families(&families, up, started.elapsed()));
     }
+    families.extend(Block::all(&host));
     families.sort_by(|a, b| a.name.cmp(&b.name));
     let memory = outcomes
         .iter_mut()
@@ -177,7 +175,7 @@ pub fn merge(
     outcomes: &mut [Outcome],
     stale: &mut [Option<Stale>],
     host_samples: &[&str],
-) -> Vec<MetricFamily> {
+) -> Vec<Block> {
     let mut merge = Merge::new(host_samples);
     for (i, outcome) in outcomes.iter_mut().enumerate() {
         match &mut outcome.result {
