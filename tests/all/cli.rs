@@ -162,3 +162,43 @@ fn the_compiler_process_is_a_filter() {
     assert!(!stderr.trim().is_empty(), "a reason on stderr");
     assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
 }
+
+/// A result read in place is bounds-, alignment- and value-checked as
+/// wasmtime's own lift checks it: each way of breaking the canonical ABI
+/// layout fails the plugin with reason `trap` and wasmtime's words, and
+/// the same bytes laid out right are served.
+#[test]
+fn a_raw_result_is_read_only_when_its_layout_holds() {
+    let plugin = test_plugin("raw_output");
+    let plugin = plugin.to_str().unwrap();
+    let (ok, stdout, stderr) = run(&["collect", plugin]);
+    assert!(ok, "{stderr}");
+    assert_eq!(
+        stdout,
+        "# HELP raw_gauge Raw.\n# TYPE raw_gauge gauge\nraw_gauge{k=\"v\"} 1.5\n"
+    );
+    for (case, why) in [
+        (
+            "list_out_of_bounds",
+            "list pointer/length out of bounds of memory",
+        ),
+        (
+            "string_out_of_bounds",
+            "string pointer/length out of bounds of memory",
+        ),
+        ("misaligned_list", "list pointer is not aligned"),
+        ("bad_variant", "invalid variant discriminant"),
+        ("bad_type", "unexpected discriminant: 7"),
+        ("bad_option", "invalid option discriminant"),
+        ("bad_utf8", "invalid utf-8"),
+        ("bad_bool", "invalid boolean value"),
+    ] {
+        let config = format!("case={case}");
+        let (ok, stdout, stderr) = run(&["collect", plugin, "--config", &config]);
+        assert!(!ok && stdout.is_empty(), "{case}: served {stdout:?}");
+        assert!(
+            stderr.contains(&format!("failed (trap): {why}")),
+            "{case}: {stderr}"
+        );
+    }
+}

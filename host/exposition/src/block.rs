@@ -11,10 +11,11 @@
 //! set and where its lines start.
 
 use std::mem::size_of;
+use std::time::Instant;
 
 use crate::encode::{Format, lines_differ, write_header, write_series, write_series_each};
 use crate::model::{MetricFamily, MetricType, Text};
-use crate::validate::label_set_hash;
+use crate::validate::{OutputLimits, OutputStats, Rejection, label_set_hash, validate_keyed};
 
 /// One family's metadata and encoded series.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,9 +41,21 @@ pub struct Block {
 impl Block {
     /// Encodes a (validated) family.
     pub fn of<S: Text>(family: &MetricFamily<S>) -> Block {
+        let keys = family
+            .metrics
+            .iter()
+            .map(|m| label_set_hash(&m.labels))
+            .collect();
+        Block::keyed(family, keys)
+    }
+
+    /// Encodes a (validated) family whose series' label-set hashes are
+    /// `keys`.
+    fn keyed<S: Text>(family: &MetricFamily<S>, keys: Vec<u64>) -> Block {
         let name = family.name.as_ref();
-        let mut lines = Vec::with_capacity(family.metrics.len() * (name.len() + 32));
-        let mut starts = Vec::with_capacity(family.metrics.len());
+        let n = family.metrics.len();
+        let mut lines = Vec::new();
+        let mut starts = Vec::with_capacity(n);
         write_series_each(&mut lines, family, Format::OpenMetrics, |_, at| {
             starts.push(u32::try_from(at).unwrap_or(u32::MAX));
         });
@@ -58,11 +71,7 @@ impl Block {
             unit: family.unit.as_ref().map(|u| u.as_ref().to_owned()),
             lines,
             text_lines,
-            keys: family
-                .metrics
-                .iter()
-                .map(|m| label_set_hash(&m.labels))
-                .collect(),
+            keys,
             starts,
         }
     }
@@ -126,6 +135,12 @@ impl Block {
         if self.is_empty() {
             return;
         }
+        self.write_header(out, format);
+        out.extend_from_slice(self.lines_in(format));
+    }
+
+    /// Appends its metadata lines in `format`.
+    pub fn write_header(&self, out: &mut Vec<u8>, format: Format) {
         write_header(
             out,
             &self.name,
@@ -134,11 +149,26 @@ impl Block {
             self.unit.as_deref(),
             format,
         );
-        let lines = match (format, &self.text_lines) {
+    }
+
+    fn lines_in(&self, format: Format) -> &[u8] {
+        match (format, &self.text_lines) {
             (Format::Text, Some(text)) => text,
             _ => &self.lines,
-        };
-        out.extend_from_slice(lines);
+        }
+    }
+
+    /// The bytes of its sample lines in `format`.
+    pub fn lines_len(&self, format: Format) -> usize {
+        self.lines_in(format).len()
+    }
+
+    /// Its sample lines in `format`, without a copy.
+    pub fn into_lines(self, format: Format) -> Vec<u8> {
+        match (format, self.text_lines) {
+            (Format::Text, Some(text)) => text,
+            _ => self.lines,
+        }
     }
 
     /// The host memory it takes: the struct and every buffer it owns.
@@ -153,6 +183,24 @@ impl Block {
             + self.starts.capacity() * size_of::<u32>();
         bytes as u64
     }
+}
+
+/// Checks one source's families ([`crate::validate::validate_until`])
+/// and encodes those left, reusing the label-set hashes the checks
+/// computed.
+pub fn check_and_encode<S: Text>(
+    families: &mut Vec<MetricFamily<S>>,
+    limits: &OutputLimits,
+    deadline: Option<Instant>,
+) -> Result<(Vec<Block>, OutputStats), Rejection> {
+    let mut keys = Vec::with_capacity(families.len());
+    let stats = validate_keyed(families, limits, deadline, Some(&mut keys))?;
+    let blocks = families
+        .iter()
+        .zip(keys)
+        .map(|(family, keys)| Block::keyed(family, keys))
+        .collect();
+    Ok((blocks, stats))
 }
 
 /// Appends every block of `blocks` in `format` (and, for OpenMetrics, the

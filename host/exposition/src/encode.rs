@@ -213,7 +213,13 @@ pub fn write_series_each<S: Text>(
         Format::Text => "",
         Format::OpenMetrics => "_total",
     };
+    let start = out.len();
     for (i, m) in family.metrics.iter().enumerate() {
+        if i == 1 {
+            // Room for the rest, guessed from the first series.
+            let first = out.len() - start;
+            out.reserve(first * (family.metrics.len() - 1) + first);
+        }
         at(i, out.len());
         let labels = &m.labels[..];
         match &m.value {
@@ -383,6 +389,9 @@ pub struct Exposition {
     format: Format,
     gzip: Option<GzEncoder<Vec<u8>>>,
     done: bool,
+    /// A large family's lines, handed on as they are (not copied) after
+    /// the chunk ending with its metadata.
+    queued: Option<Bytes>,
 }
 
 impl Exposition {
@@ -394,6 +403,7 @@ impl Exposition {
             format,
             gzip: gzip.then(|| GzEncoder::new(Vec::new(), Compression::fast())),
             done: false,
+            queued: None,
         }
     }
 }
@@ -402,12 +412,20 @@ impl Iterator for Exposition {
     type Item = Bytes;
 
     fn next(&mut self) -> Option<Bytes> {
+        if let Some(lines) = self.queued.take() {
+            return Some(lines);
+        }
         if self.done {
             return None;
         }
         let mut buf = Vec::with_capacity(CHUNK_BYTES + (CHUNK_BYTES >> 2));
         loop {
             match self.families.next() {
+                Some(f) if self.gzip.is_none() && f.lines_len(self.format) >= CHUNK_BYTES => {
+                    f.write_header(&mut buf, self.format);
+                    self.queued = Some(Bytes::from(f.into_lines(self.format)));
+                    break;
+                }
                 Some(f) => f.write(&mut buf, self.format),
                 None => {
                     if self.format == Format::OpenMetrics {
@@ -687,5 +705,28 @@ door{room="hall",door="closed"} 1
         .unwrap();
         assert_eq!(unzipped, whole);
         assert!(zipped.len() < whole.len() / 3);
+    }
+
+    #[test]
+    fn a_large_familys_lines_are_streamed_as_they_are() {
+        let mut families = Vec::new();
+        for (name, n) in [("a_small", 3), ("b_large_total", 20_000), ("c_small", 2)] {
+            let mut f = MetricFamily::new(name, "help", MetricType::Counter);
+            for j in 0..n {
+                f.push(l(&[("j", &j.to_string())]), Value::Counter(j as f64));
+            }
+            families.push(f);
+        }
+        for format in [Format::Text, Format::OpenMetrics] {
+            let blocks = Block::all(&families);
+            let large = blocks[1].lines_len(format);
+            assert!(large >= CHUNK_BYTES);
+            let chunks: Vec<Bytes> = Exposition::new(blocks, format, false).collect();
+            assert_eq!(chunks.concat(), encode(&families, format), "{format:?}");
+            assert!(
+                chunks.iter().any(|c| c.len() == large),
+                "the large family's lines form one chunk of their own"
+            );
+        }
     }
 }

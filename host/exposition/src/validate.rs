@@ -234,6 +234,18 @@ pub fn validate_until<S: Text>(
     limits: &OutputLimits,
     deadline: Option<Instant>,
 ) -> Result<OutputStats, Rejection> {
+    validate_keyed(families, limits, deadline, None)
+}
+
+/// [`validate_until`], also pushing onto `keys` (when given), per family
+/// left, the [`label_set_hash`] of each of its series, which the checks
+/// compute anyway.
+pub(crate) fn validate_keyed<S: Text>(
+    families: &mut Vec<MetricFamily<S>>,
+    limits: &OutputLimits,
+    deadline: Option<Instant>,
+    mut keys: Option<&mut Vec<Vec<u64>>>,
+) -> Result<OutputStats, Rejection> {
     let stats = measure(families);
     let reject = |kind, message| Rejection {
         kind,
@@ -274,7 +286,11 @@ pub fn validate_until<S: Text>(
                 )));
             }
         }
-        match check_series(family, &mut clock) {
+        let family_keys = keys.as_deref_mut().map(|keys| {
+            keys.push(Vec::with_capacity(family.metrics.len()));
+            keys.last_mut().expect("just pushed")
+        });
+        match check_series(family, &mut clock, family_keys) {
             Ok(()) => {}
             Err(Stop::Invalid(m)) => return Err(invalid(format!("family {:?}: {m}", family.name))),
             Err(Stop::Deadline) => {
@@ -505,7 +521,11 @@ pub fn show_labels<S: Text>(labels: &[Label<S>]) -> String {
     s
 }
 
-fn check_series<S: Text>(family: &MetricFamily<S>, clock: &mut Clock) -> Result<(), Stop> {
+fn check_series<S: Text>(
+    family: &MetricFamily<S>,
+    clock: &mut Clock,
+    mut keys: Option<&mut Vec<u64>>,
+) -> Result<(), Stop> {
     let reserved_label = match family.type_ {
         MetricType::Histogram => Some("le"),
         MetricType::Summary => Some("quantile"),
@@ -555,6 +575,9 @@ fn check_series<S: Text>(family: &MetricFamily<S>, clock: &mut Clock) -> Result<
         }
         check_value(value).map_err(|m| format!("series {}: {m}", show_labels(labels)))?;
         let hash = label_set_hash(labels);
+        if let Some(keys) = keys.as_deref_mut() {
+            keys.push(hash);
+        }
         match seen.get(&hash) {
             // Repeats of (hash, first) are removed before the comparison.
             Some(&first) => suspects.extend([(hash, first), (hash, i)]),

@@ -96,11 +96,10 @@ impl Export for Collect<'_> {
             .get_export_index(None, COLLECTOR_EXPORT)
             .and_then(|collector| component.get_export_index(Some(&collector), "collect"))
             .ok_or_else(|| wasmtime::format_err!("no export {COLLECTOR_EXPORT}#collect"))?;
-        let collect = instance
-            .get_typed_func::<(&CollectRequest,), (Result<InPlace, String>,)>(
-                &mut *store,
-                &collect,
-            )?;
+        let collect = instance.get_typed_func::<(&CollectRequest,), (Result<InPlace, String>,)>(
+            &mut *store,
+            &collect,
+        )?;
         let call = collect.call_async(&mut *store, (self.request,));
         let (result,) = self.reading.scope(call).await?;
         Ok(result)

@@ -24,17 +24,17 @@
 use std::mem::size_of;
 use std::time::Instant;
 
-use wasmtime::{Result, ValRaw, bail};
 use wasmtime::component::__internal::wasmtime_environ::component::StringEncoding;
 use wasmtime::component::__internal::{CanonicalAbiInfo, InstanceType, InterfaceType, LiftContext};
 use wasmtime::component::{ComponentType, Lift};
+use wasmtime::{Result, ValRaw, bail};
 
-use wasm_exporter_exposition::block::Block;
+use wasm_exporter_exposition::block::{self, Block};
 use wasm_exporter_exposition::model::{
     Bucket, Histogram, Label, Metric, MetricFamily, MetricType, Quantile, State, Summary, Text,
     Value,
 };
-use wasm_exporter_exposition::validate::{self, OutputLimits, OutputStats, Rejection};
+use wasm_exporter_exposition::validate::{OutputLimits, OutputStats, Rejection};
 
 /// What the reading of one result checks against.
 #[derive(Debug, Clone, Copy)]
@@ -96,7 +96,10 @@ unsafe impl Lift for InPlace {
         src: &Self::Lower,
     ) -> Result<Self> {
         if cx.options().string_encoding != StringEncoding::Utf8 {
-            return Ok(check(Owned::linear_lift_from_flat(cx, ty, src)?, reading()?));
+            return Ok(check(
+                Owned::linear_lift_from_flat(cx, ty, src)?,
+                reading()?,
+            ));
         }
         let (ptr, len) = (src[0].get_u32() as usize, src[1].get_u32() as usize);
         read(cx, ptr, len)
@@ -108,7 +111,10 @@ unsafe impl Lift for InPlace {
         bytes: &[u8],
     ) -> Result<Self> {
         if cx.options().string_encoding != StringEncoding::Utf8 {
-            return Ok(check(Owned::linear_lift_from_memory(cx, ty, bytes)?, reading()?));
+            return Ok(check(
+                Owned::linear_lift_from_memory(cx, ty, bytes)?,
+                reading()?,
+            ));
         }
         let (ptr, len) = pointer_pair(bytes, 0)?;
         read(cx, ptr, len)
@@ -126,12 +132,8 @@ fn reading() -> Result<Reading> {
 /// Validates and encodes `families`.
 fn check<S: Text>(mut families: Vec<MetricFamily<S>>, reading: Reading) -> InPlace {
     InPlace(
-        validate::validate_until(&mut families, &reading.limits, Some(reading.deadline)).map(
-            |stats| Checked {
-                blocks: Block::all(&families),
-                stats,
-            },
-        ),
+        block::check_and_encode(&mut families, &reading.limits, Some(reading.deadline))
+            .map(|(blocks, stats)| Checked { blocks, stats }),
     )
 }
 
@@ -199,12 +201,19 @@ impl<'a> Memory<'_, 'a> {
 
     /// Checks a list of `len` elements of `size` bytes at `ptr`, and
     /// charges what its host copy of `host_size` bytes each would cost.
-    fn list(&mut self, ptr: usize, len: usize, size: usize, align: usize, host: usize) -> Result<()> {
+    fn list(
+        &mut self,
+        ptr: usize,
+        len: usize,
+        size: usize,
+        align: usize,
+        host: usize,
+    ) -> Result<()> {
         match len.checked_mul(size).and_then(|n| ptr.checked_add(n)) {
             Some(end) if end <= self.bytes().len() => {}
             _ => bail!("list pointer/length out of bounds of memory"),
         }
-        if ptr % align != 0 {
+        if !ptr.is_multiple_of(align) {
             bail!("list pointer is not aligned");
         }
         self.cx.consume_fuel_array(len, host)
@@ -374,7 +383,10 @@ mod tests {
     #[test]
     fn layout_matches_wasmtime() {
         assert_eq!(FAMILY_SIZE, <MetricFamily as ComponentType>::SIZE32);
-        assert_eq!(FAMILY_ALIGN as u32, <MetricFamily as ComponentType>::ALIGN32);
+        assert_eq!(
+            FAMILY_ALIGN as u32,
+            <MetricFamily as ComponentType>::ALIGN32
+        );
         assert_eq!(METRIC_SIZE, <Metric as ComponentType>::SIZE32);
         assert_eq!(METRIC_ALIGN as u32, <Metric as ComponentType>::ALIGN32);
         assert_eq!(LABEL_SIZE, <Label as ComponentType>::SIZE32);
@@ -384,7 +396,11 @@ mod tests {
         assert_eq!(PAIR_ALIGN as u32, <Bucket as ComponentType>::ALIGN32);
         assert_eq!(STATE_SIZE, <State as ComponentType>::SIZE32);
         assert_eq!(STATE_ALIGN as u32, <State as ComponentType>::ALIGN32);
-        assert_eq!(32, <Value as ComponentType>::SIZE32, "value: tag, payload at 8");
+        assert_eq!(
+            32,
+            <Value as ComponentType>::SIZE32,
+            "value: tag, payload at 8"
+        );
         assert_eq!(24, <Histogram as ComponentType>::SIZE32);
         assert_eq!(24, <Summary as ComponentType>::SIZE32);
     }

@@ -9,9 +9,9 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
+use wasm_exporter_exposition::block::Block;
 use wasm_exporter_runtime::collect::target_host;
 use wasm_exporter_runtime::grants::Host;
-use wasm_exporter_exposition::block::Block;
 use wasm_exporter_runtime::model::{MetricFamily, MetricType};
 
 /// The sample the host adds to every probe, which plugins may not write.

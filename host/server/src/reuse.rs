@@ -25,9 +25,9 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use wasm_exporter_exposition::block::Block;
 use wasm_exporter_runtime::budget::Reservation;
 use wasm_exporter_runtime::collect::CollectInput;
-use wasm_exporter_exposition::block::Block;
 use wasm_exporter_runtime::outcome::{Failure, FailureReason, Outcome};
 
 use crate::stats::PluginStats;
@@ -461,7 +461,10 @@ mod tests {
             Err(_) => &served.stale.as_ref()?.families,
         };
         let text = String::from_utf8(write_all(families, Format::Text)).ok()?;
-        text.lines().find_map(|l| l.strip_prefix("x "))?.parse().ok()
+        text.lines()
+            .find_map(|l| l.strip_prefix("x "))?
+            .parse()
+            .ok()
     }
 
     /// Serves one request with a call that returns `outcome`, counting calls.
