@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 #[allow(dead_code)]
 #[path = "../support/host_process.rs"]
@@ -254,7 +254,13 @@ impl Host {
 
     /// Waits until a log line contains every fragment.
     pub fn wait_for_log(&self, fragments: &[&str]) -> String {
-        for _ in 0..200 {
+        self.wait_for_log_within(fragments, Duration::from_secs(10))
+    }
+
+    /// [`Host::wait_for_log`], for up to `limit`.
+    pub fn wait_for_log_within(&self, fragments: &[&str], limit: Duration) -> String {
+        let start = Instant::now();
+        while start.elapsed() < limit {
             if let Some(line) = self
                 .log()
                 .into_iter()

@@ -11,12 +11,13 @@
 use std::convert::Infallible;
 use std::fmt::Write as _;
 use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, UNIX_EPOCH};
 
 use bytes::Bytes;
-use futures::StreamExt as _;
+use futures::{FutureExt as _, StreamExt as _};
 use http_body_util::{BodyExt, Full, StreamBody, combinators::BoxBody};
 use hyper::body::{Frame, Incoming};
 use hyper::header::{self, HeaderValue};
@@ -338,10 +339,15 @@ impl Server {
             host_series: !probe,
         });
         let host_series = request.host_series;
-        let mut result = match tokio::spawn(scrape::scrape(snapshot, request)).await {
+        // In this task: a panic is caught here as a separate task's would
+        // be, without the hop to another thread.
+        let scraped = AssertUnwindSafe(scrape::scrape(snapshot, request))
+            .catch_unwind()
+            .await;
+        let mut result = match scraped {
             Ok(result) => result,
-            Err(e) => {
-                tracing::error!(error = %e, "scrape failed");
+            Err(_) => {
+                tracing::error!("scrape failed: it panicked");
                 return text(StatusCode::INTERNAL_SERVER_ERROR, "scrape failed\n");
             }
         };

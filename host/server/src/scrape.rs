@@ -9,8 +9,11 @@
 //! sorted by name, ready to be streamed
 //! ([`wasm_exporter_exposition::encode::Exposition`]).
 
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
+
+use futures::FutureExt as _;
 
 use wasm_exporter_exposition::block::Block;
 use wasm_exporter_exposition::merge::Merge;
@@ -199,60 +202,72 @@ pub fn merge(
     merge.finish()
 }
 
-/// Collects every plugin of `plugins` concurrently, each in a task of its
-/// own (so several cores run several plugins), in their order.
+/// Collects every plugin of `plugins` concurrently, in their order: the
+/// first in this task, each other in a task of its own (so several cores
+/// run several plugins, and a scrape of one plugin costs no hop to
+/// another thread).
 async fn collect_all(
     plugins: Vec<Arc<RegisteredPlugin>>,
     request: Arc<ScrapeRequest>,
 ) -> Vec<Served> {
+    let mut plugins = plugins.into_iter();
+    let first = plugins.next();
     let tasks: Vec<_> = plugins
-        .into_iter()
         .map(|plugin| {
-            let request = request.clone();
             let name = plugin.name.clone();
-            let task = tokio::spawn(async move {
-                match &plugin.state {
-                    PluginState::Broken(message) => Served::fresh(Outcome::not_run(
-                        &plugin.name,
-                        Failure::new(FailureReason::Load, message.clone()),
-                    )),
-                    PluginState::Ready(version) => {
-                        let time_allowed = plugin_deadline(
-                            &plugin.limits,
-                            request.scrape_timeout,
-                            request.timeout_offset,
-                        );
-                        let call = collect::collect(
-                            version,
-                            &plugin.context,
-                            &plugin.limits,
-                            &request.input,
-                            time_allowed,
-                        );
-                        plugin
-                            .results
-                            .serve(
-                                &plugin.name,
-                                &plugin.stats,
-                                &request.input,
-                                time_allowed,
-                                call,
-                            )
-                            .await
-                    }
-                }
-            });
-            (name, task)
+            (name, tokio::spawn(serve(plugin, request.clone())))
         })
         .collect();
-    let mut outcomes = Vec::with_capacity(tasks.len());
+    let failed = |name: &str, e: &dyn std::fmt::Display| {
+        Served::fresh(Outcome::not_run(
+            name,
+            Failure::new(FailureReason::Host, format!("collect task failed: {e}")),
+        ))
+    };
+    let mut outcomes = Vec::with_capacity(tasks.len() + 1);
+    if let Some(plugin) = first {
+        let name = plugin.name.clone();
+        let served = AssertUnwindSafe(serve(plugin, request.clone()))
+            .catch_unwind()
+            .await;
+        outcomes.push(served.unwrap_or_else(|_| failed(&name, &"it panicked")));
+    }
     for (name, task) in tasks {
-        outcomes.push(task.await.unwrap_or_else(|e| {
-            Served::fresh(Outcome::not_run(
-                &name,
-                Failure::new(FailureReason::Host, format!("collect task failed: {e}")),
-            ))
-        }));
+        outcomes.push(task.await.unwrap_or_else(|e| failed(&name, &e)));
     }
     outcomes
+}
+
+/// One plugin's answer to `request`: collected, or reused.
+async fn serve(plugin: Arc<RegisteredPlugin>, request: Arc<ScrapeRequest>) -> Served {
+    match &plugin.state {
+        PluginState::Broken(message) => Served::fresh(Outcome::not_run(
+            &plugin.name,
+            Failure::new(FailureReason::Load, message.clone()),
+        )),
+        PluginState::Ready(version) => {
+            let time_allowed = plugin_deadline(
+                &plugin.limits,
+                request.scrape_timeout,
+                request.timeout_offset,
+            );
+            let call = collect::collect(
+                version,
+                &plugin.context,
+                &plugin.limits,
+                &request.input,
+                time_allowed,
+            );
+            plugin
+                .results
+                .serve(
+                    &plugin.name,
+                    &plugin.stats,
+                    &request.input,
+                    time_allowed,
+                    call,
+                )
+                .await
+        }
+    }
 }
