@@ -13,7 +13,7 @@
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -264,6 +264,22 @@ impl Runtime {
     pub fn linker(&self) -> &Linker<Sandbox> {
         &self.linker
     }
+
+    /// How many times the epoch has advanced.
+    pub fn epoch_ticks(&self) -> u64 {
+        self.ticker
+            .as_ref()
+            .map_or(0, |t| t.ticks.load(Ordering::Relaxed))
+    }
+
+    /// Keeps the epoch ticking for a call (its deadline and its yields to
+    /// other tasks) until the guard is dropped.
+    pub fn ticking(&self) -> Ticking {
+        match &self.ticker {
+            Some(ticker) => ticker.ticking(),
+            None => Ticking { running: None },
+        }
+    }
 }
 
 impl Drop for Runtime {
@@ -328,37 +344,113 @@ fn engine_config(size: PoolSize, options: &RuntimeOptions) -> Config {
     config
 }
 
-/// A thread that advances the engine's epoch every [`EPOCH_TICK_MS`].
+/// A thread that advances the engine's epoch every [`EPOCH_TICK_MS`]
+/// while a call runs, and sleeps while none does (an idle exporter does
+/// not wake 500 times a second).
 struct EpochTicker {
     stop: Arc<AtomicBool>,
+    running: Arc<AtomicUsize>,
+    ticks: Arc<AtomicU64>,
     thread: JoinHandle<()>,
 }
 
 impl EpochTicker {
     fn start(engine: Engine) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
+        let running = Arc::new(AtomicUsize::new(0));
+        let ticks = Arc::new(AtomicU64::new(0));
+        let (flag, calls, count) = (stop.clone(), running.clone(), ticks.clone());
         let thread = std::thread::Builder::new()
             .name("epoch-ticker".into())
             .spawn(move || {
                 while !flag.load(Ordering::Relaxed) {
+                    if calls.load(Ordering::SeqCst) == 0 {
+                        // Woken by the next call (or, at worst, a second
+                        // later); an unpark before the park is not lost.
+                        std::thread::park_timeout(Duration::from_secs(1));
+                        continue;
+                    }
                     std::thread::sleep(Duration::from_millis(EPOCH_TICK_MS));
                     engine.increment_epoch();
+                    count.fetch_add(1, Ordering::Relaxed);
                 }
             })
             .expect("spawning the epoch ticker thread");
-        EpochTicker { stop, thread }
+        EpochTicker {
+            stop,
+            running,
+            ticks,
+            thread,
+        }
+    }
+
+    fn ticking(&self) -> Ticking {
+        if self.running.fetch_add(1, Ordering::SeqCst) == 0 {
+            self.thread.thread().unpark();
+        }
+        Ticking {
+            running: Some(self.running.clone()),
+        }
     }
 
     fn stop(self) {
         self.stop.store(true, Ordering::Relaxed);
+        self.thread.thread().unpark();
         let _ = self.thread.join();
+    }
+}
+
+/// A call in progress: the epoch ticks while one is held.
+pub struct Ticking {
+    running: Option<Arc<AtomicUsize>>,
+}
+
+impl Drop for Ticking {
+    fn drop(&mut self) {
+        if let Some(running) = &self.running {
+            running.fetch_sub(1, Ordering::SeqCst);
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Waits (bounded) until `ok` holds.
+    fn eventually(ok: impl Fn() -> bool) -> bool {
+        let start = std::time::Instant::now();
+        while start.elapsed() < Duration::from_secs(10) {
+            if ok() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        false
+    }
+
+    #[test]
+    fn the_epoch_ticks_only_while_a_call_runs() {
+        let runtime = Runtime::new().unwrap();
+        let idle = runtime.epoch_ticks();
+        std::thread::sleep(Duration::from_millis(20 * EPOCH_TICK_MS));
+        assert_eq!(runtime.epoch_ticks(), idle, "no call, no tick");
+        let call = runtime.ticking();
+        assert!(
+            eventually(|| runtime.epoch_ticks() >= idle + 3),
+            "a call keeps the epoch ticking"
+        );
+        drop(call);
+        // The tick under way when the call ended may still come; then none.
+        assert!(
+            eventually(|| {
+                let before = runtime.epoch_ticks();
+                std::thread::sleep(Duration::from_millis(20 * EPOCH_TICK_MS));
+                runtime.epoch_ticks() == before
+            }),
+            "idle again"
+        );
+    }
     use crate::sandbox::{MemoryMeter, PluginContext};
     use wasm_encoder::{
         AbstractHeapType, CodeSection, ExportKind, ExportSection, Function, FunctionSection,

@@ -182,6 +182,8 @@ pub async fn call<E: Export>(
             ),
         ));
     };
+    // The epoch ticks while the store lives (its deadline, its yields).
+    let _ticking = runtime.ticking();
     let reach = Arc::new(Reach::new(
         context.clone(),
         allowance.probe_host.clone(),

@@ -10,8 +10,9 @@
 //!
 //! Options (after `--`): `--duration SECS` (60), `--plugins N` (50),
 //! `--rate SCRAPES_PER_SEC` (20), `--swap-every SECS` (3), and
-//! `--warm-slots N` (the host's `--plugins.warm-slots`, its default
-//! unless given), `--attacks 1` to add the adversarial plugins of the integration tests
+//! `--warm-slots N` and `--keep-resident-bytes N` (the host's
+//! `--plugins.warm-slots` and `--plugins.keep-resident-bytes`, its
+//! defaults unless given), `--attacks 1` to add the adversarial plugins of the integration tests
 //! (`wide_output`, `alias_output`, `host_flood`), the long form of those
 //! tests: every well-behaved plugin must stay up throughout.
 //! Target for 30 minutes, 50 plugins, 20 scrapes/s: zero failed scrapes,
@@ -36,6 +37,7 @@ struct Options {
     swap_every: Duration,
     attacks: bool,
     warm_slots: Option<String>,
+    keep_resident_bytes: Option<String>,
 }
 
 fn options() -> Options {
@@ -46,6 +48,7 @@ fn options() -> Options {
         swap_every: Duration::from_secs(3),
         attacks: false,
         warm_slots: None,
+        keep_resident_bytes: None,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -58,6 +61,7 @@ fn options() -> Options {
             "--swap-every" => o.swap_every = Duration::from_secs(value().parse().expect("seconds")),
             "--attacks" => o.attacks = value() != "0",
             "--warm-slots" => o.warm_slots = Some(value()),
+            "--keep-resident-bytes" => o.keep_resident_bytes = Some(value()),
             "--bench" => {
                 i += 1;
                 continue;
@@ -132,6 +136,9 @@ fn main() {
     ];
     if let Some(slots) = &o.warm_slots {
         host_args.extend(["--plugins.warm-slots", slots.as_str()]);
+    }
+    if let Some(bytes) = &o.keep_resident_bytes {
+        host_args.extend(["--plugins.keep-resident-bytes", bytes.as_str()]);
     }
     let host = start_host(&host_args);
     let pid = host.pid();
