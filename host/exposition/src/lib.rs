@@ -4,10 +4,12 @@
 //! encoders.
 //!
 //! In the pipeline of one scrape it is the last half: a plugin's result
-//! arrives as [`model::MetricFamily`] values, is checked and normalised by
-//! [`validate`], joined with every other plugin's by [`merge`], and written
-//! by [`encode`]. The runtime (wasmtime) fills the model; the server
-//! (tokio, hyper) streams the encoded bytes. This crate must never depend
+//! arrives as a view of [`model::MetricFamily`] values whose text borrows
+//! the plugin's memory, is checked and normalised by [`validate`], written
+//! once by [`encode`] into [`block::Block`]s, joined with every other
+//! plugin's by [`merge`], and cut into the HTTP body's chunks by
+//! [`stream`]. The runtime (wasmtime) fills the view; the server (tokio,
+//! hyper) sends the chunks. This crate must never depend
 //! on either: it has no wasm engine, no async runtime and no HTTP, so it is
 //! usable by itself to check or encode exposition (a test that validates
 //! what an exporter would serve, a tool that converts families to either
@@ -40,4 +42,5 @@ pub mod block;
 pub mod encode;
 pub mod merge;
 pub mod model;
+pub mod stream;
 pub mod validate;

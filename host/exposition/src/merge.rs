@@ -24,14 +24,8 @@ use crate::validate::{sample_names_of, show_labels};
 pub trait Mergeable {
     /// The key of one series.
     type Key: Eq + Hash;
-    /// The family name.
-    fn name(&self) -> &str;
-    /// The family type.
-    fn metric_type(&self) -> MetricType;
-    /// The HELP text.
-    fn help(&self) -> &str;
-    /// The unit.
-    fn unit(&self) -> Option<&str>;
+    /// Its name, type, help and unit.
+    fn meta(&self) -> Meta<'_>;
     /// The number of series.
     fn series(&self) -> usize;
     /// The key of series `i`.
@@ -42,19 +36,28 @@ pub trait Mergeable {
     fn append(&mut self, other: Self);
 }
 
+/// What two families of one name must agree on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Meta<'a> {
+    /// The family name.
+    pub name: &'a str,
+    /// The family type.
+    pub type_: MetricType,
+    /// The HELP text.
+    pub help: &'a str,
+    /// The unit.
+    pub unit: Option<&'a str>,
+}
+
 impl Mergeable for MetricFamily {
     type Key = String;
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn metric_type(&self) -> MetricType {
-        self.type_
-    }
-    fn help(&self) -> &str {
-        &self.help
-    }
-    fn unit(&self) -> Option<&str> {
-        self.unit.as_deref()
+    fn meta(&self) -> Meta<'_> {
+        Meta {
+            name: &self.name,
+            type_: self.type_,
+            help: &self.help,
+            unit: self.unit.as_deref(),
+        }
     }
     fn series(&self) -> usize {
         self.metrics.len()
@@ -72,17 +75,13 @@ impl Mergeable for MetricFamily {
 
 impl Mergeable for Block {
     type Key = u64;
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn metric_type(&self) -> MetricType {
-        self.type_
-    }
-    fn help(&self) -> &str {
-        &self.help
-    }
-    fn unit(&self) -> Option<&str> {
-        self.unit.as_deref()
+    fn meta(&self) -> Meta<'_> {
+        Meta {
+            name: &self.name,
+            type_: self.type_,
+            help: &self.help,
+            unit: self.unit.as_deref(),
+        }
     }
     fn series(&self) -> usize {
         self.len()
@@ -108,10 +107,8 @@ fn base_name(name: &str, type_: MetricType) -> &str {
 
 /// The sample names a family writes.
 fn sample_names<F: Mergeable>(family: &F) -> Vec<String> {
-    sample_names_of(
-        base_name(family.name(), family.metric_type()),
-        family.metric_type(),
-    )
+    let meta = family.meta();
+    sample_names_of(base_name(meta.name, meta.type_), meta.type_)
 }
 
 /// Who writes a sample name.
@@ -196,7 +193,7 @@ impl<F: Mergeable> Merge<F> {
         let index = self.sources.len();
         self.sources.push(source.to_owned());
         for family in families {
-            match self.slots.get_mut(family.name()) {
+            match self.slots.get_mut(family.meta().name) {
                 Some(slot) => {
                     if let Some(keys) = &mut slot.keys {
                         keys.extend((0..family.series()).map(|i| family.key(i)));
@@ -209,7 +206,7 @@ impl<F: Mergeable> Merge<F> {
                         self.samples.insert(name, Owner::Source(index));
                     }
                     self.slots.insert(
-                        family.name().to_owned(),
+                        family.meta().name.to_owned(),
                         Slot {
                             family,
                             sources: vec![index],
@@ -234,21 +231,23 @@ impl<F: Mergeable> Merge<F> {
             Owner::Source(i) => format!("plugin {:?}", sources[i]),
         };
         for family in families {
-            if let Some(slot) = self.slots.get_mut(family.name()) {
+            let meta = family.meta();
+            if let Some(slot) = self.slots.get_mut(meta.name) {
                 let first = name_of(Owner::Source(slot.sources[0]));
                 let theirs = &slot.family;
-                if theirs.metric_type() != family.metric_type() {
+                let their_meta = theirs.meta();
+                if their_meta.type_ != meta.type_ {
                     return Some(format!(
                         "family {:?} is a {} here but a {} in {first}",
-                        family.name(),
-                        family.metric_type().as_str(),
-                        theirs.metric_type().as_str()
+                        meta.name,
+                        meta.type_.as_str(),
+                        their_meta.type_.as_str()
                     ));
                 }
-                if theirs.help() != family.help() || theirs.unit() != family.unit() {
+                if their_meta != meta {
                     return Some(format!(
                         "family {:?} has a different help or unit in {first}",
-                        family.name()
+                        meta.name
                     ));
                 }
                 let keys = slot
@@ -263,12 +262,12 @@ impl<F: Mergeable> Merge<F> {
             } else {
                 // Nor may it take the name of a host family: a gauge `x`, or
                 // a counter `x` written as `x_total`.
-                let base = base_name(family.name(), family.metric_type());
+                let base = base_name(meta.name, meta.type_);
                 for name in [base.to_string(), format!("{base}_total")] {
                     if let Some(Owner::Host) = self.samples.get(&name) {
                         return Some(format!(
                             "family {:?} has the name of one of the host's own families",
-                            family.name()
+                            meta.name
                         ));
                     }
                 }
@@ -276,7 +275,7 @@ impl<F: Mergeable> Merge<F> {
                     if let Some(&owner) = self.samples.get(&name) {
                         return Some(format!(
                             "family {:?} writes samples named {name:?}, as does {}",
-                            family.name(),
+                            meta.name,
                             name_of(owner)
                         ));
                     }

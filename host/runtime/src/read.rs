@@ -152,9 +152,9 @@ const METRIC_SIZE: usize = 40;
 const METRIC_ALIGN: usize = 8;
 const LABEL_SIZE: usize = 16;
 const LABEL_ALIGN: usize = 4;
-const BUCKET_SIZE: usize = 16;
-const QUANTILE_SIZE: usize = 16;
-const PAIR_ALIGN: usize = 8;
+/// A histogram's bucket or a summary's quantile: two 8-byte numbers.
+const POINT_SIZE: usize = 16;
+const POINT_ALIGN: usize = 8;
 const STATE_SIZE: usize = 12;
 const STATE_ALIGN: usize = 4;
 
@@ -294,6 +294,23 @@ impl<'a> Memory<'_, 'a> {
         Ok(labels)
     }
 
+    /// The payload of a histogram or summary at `at`: its list of
+    /// 16-byte points (buckets or quantiles), each read by `point` from
+    /// its address, then its sum and count.
+    fn points<T>(
+        &mut self,
+        at: usize,
+        point: impl Fn(usize) -> Result<T>,
+    ) -> Result<(Vec<T>, f64, u64)> {
+        let bytes = self.bytes();
+        let (ptr, len) = pointer_pair(bytes, at)?;
+        self.list(ptr, len, POINT_SIZE, POINT_ALIGN, size_of::<T>())?;
+        let points = (0..len)
+            .map(|i| point(ptr + i * POINT_SIZE))
+            .collect::<Result<_>>()?;
+        Ok((points, f64_at(bytes, at + 8)?, u64_at(bytes, at + 16)?))
+    }
+
     /// The `value` variant at `at`: a byte of discriminant, its payload
     /// at the next 8-byte boundary.
     fn value(&mut self, at: usize) -> Result<Value<&'a str>> {
@@ -304,39 +321,29 @@ impl<'a> Memory<'_, 'a> {
             1 => Value::Gauge(f64_at(bytes, payload)?),
             2 => Value::Unknown(f64_at(bytes, payload)?),
             3 => {
-                let (ptr, len) = pointer_pair(bytes, payload)?;
-                self.list(ptr, len, BUCKET_SIZE, PAIR_ALIGN, size_of::<Bucket>())?;
-                let buckets = (0..len)
-                    .map(|i| {
-                        let b = ptr + i * BUCKET_SIZE;
-                        Ok(Bucket {
-                            upper_bound: f64_at(bytes, b)?,
-                            count: u64_at(bytes, b + 8)?,
-                        })
+                let (buckets, sum, count) = self.points(payload, |b| {
+                    Ok(Bucket {
+                        upper_bound: f64_at(bytes, b)?,
+                        count: u64_at(bytes, b + 8)?,
                     })
-                    .collect::<Result<_>>()?;
+                })?;
                 Value::Histogram(Histogram {
                     buckets,
-                    sum: f64_at(bytes, payload + 8)?,
-                    count: u64_at(bytes, payload + 16)?,
+                    sum,
+                    count,
                 })
             }
             4 => {
-                let (ptr, len) = pointer_pair(bytes, payload)?;
-                self.list(ptr, len, QUANTILE_SIZE, PAIR_ALIGN, size_of::<Quantile>())?;
-                let quantiles = (0..len)
-                    .map(|i| {
-                        let q = ptr + i * QUANTILE_SIZE;
-                        Ok(Quantile {
-                            quantile: f64_at(bytes, q)?,
-                            value: f64_at(bytes, q + 8)?,
-                        })
+                let (quantiles, sum, count) = self.points(payload, |q| {
+                    Ok(Quantile {
+                        quantile: f64_at(bytes, q)?,
+                        value: f64_at(bytes, q + 8)?,
                     })
-                    .collect::<Result<_>>()?;
+                })?;
                 Value::Summary(Summary {
                     quantiles,
-                    sum: f64_at(bytes, payload + 8)?,
-                    count: u64_at(bytes, payload + 16)?,
+                    sum,
+                    count,
                 })
             }
             5 => Value::Info,
@@ -391,9 +398,10 @@ mod tests {
         assert_eq!(METRIC_ALIGN as u32, <Metric as ComponentType>::ALIGN32);
         assert_eq!(LABEL_SIZE, <Label as ComponentType>::SIZE32);
         assert_eq!(LABEL_ALIGN as u32, <Label as ComponentType>::ALIGN32);
-        assert_eq!(BUCKET_SIZE, <Bucket as ComponentType>::SIZE32);
-        assert_eq!(QUANTILE_SIZE, <Quantile as ComponentType>::SIZE32);
-        assert_eq!(PAIR_ALIGN as u32, <Bucket as ComponentType>::ALIGN32);
+        assert_eq!(POINT_SIZE, <Bucket as ComponentType>::SIZE32);
+        assert_eq!(POINT_SIZE, <Quantile as ComponentType>::SIZE32);
+        assert_eq!(POINT_ALIGN as u32, <Bucket as ComponentType>::ALIGN32);
+        assert_eq!(POINT_ALIGN as u32, <Quantile as ComponentType>::ALIGN32);
         assert_eq!(STATE_SIZE, <State as ComponentType>::SIZE32);
         assert_eq!(STATE_ALIGN as u32, <State as ComponentType>::ALIGN32);
         assert_eq!(

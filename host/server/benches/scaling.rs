@@ -28,7 +28,8 @@ use wasm_exporter::registry::Registry;
 use wasm_exporter::runtime::engine::{Runtime, RuntimeOptions};
 use wasm_exporter::runtime::limits::PluginLimits;
 use wasm_exporter::scrape::{self, ScrapeRequest};
-use wasm_exporter_exposition::encode::{self, Format};
+use wasm_exporter_exposition::encode::Format;
+use wasm_exporter_exposition::stream;
 
 mod common;
 mod in_process;
@@ -73,7 +74,7 @@ async fn scrape_once(registry: &Registry, plugins: usize) -> usize {
             down.result.as_ref().err()
         );
     }
-    encode::Exposition::new(result.families, Format::Text, false)
+    stream::Exposition::new(result.families, Format::Text, false)
         .map(|chunk| chunk.len())
         .sum()
 }

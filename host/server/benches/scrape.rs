@@ -30,6 +30,7 @@ use wasm_exporter::runtime::sandbox::PluginContext;
 use wasm_exporter::scrape::{self, ScrapeRequest};
 use wasm_exporter_exposition::encode::{self, Format};
 use wasm_exporter_exposition::model::{Label, MetricFamily, MetricType, Value};
+use wasm_exporter_exposition::stream;
 
 mod in_process;
 use in_process::{Loaded, floor_call};
@@ -94,7 +95,7 @@ fn end_to_end(rt: &tokio::runtime::Runtime, registry: &Registry, expect_up: usiz
         result.outcomes.iter().filter(|o| o.result.is_ok()).count(),
         expect_up
     );
-    encode::Exposition::new(result.families, Format::Text, false)
+    stream::Exposition::new(result.families, Format::Text, false)
         .map(|chunk| chunk.len())
         .sum()
 }

@@ -28,7 +28,8 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
 use wasm_exporter_exposition::block::Block;
-use wasm_exporter_exposition::encode::{Exposition, Format};
+use wasm_exporter_exposition::encode::Format;
+use wasm_exporter_exposition::stream::Exposition;
 use wasm_exporter_runtime::collect::CollectInput;
 
 use crate::connections::{Closed, Connection, Connections, Timeouts, Watched};

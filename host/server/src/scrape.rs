@@ -7,7 +7,7 @@
 //! [`Block`]s, checked and written while they lay in the plugin's memory);
 //! the merge and the host's own series join them, and they come back
 //! sorted by name, ready to be streamed
-//! ([`wasm_exporter_exposition::encode::Exposition`]).
+//! ([`wasm_exporter_exposition::stream::Exposition`]).
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
