@@ -192,6 +192,12 @@ fn soak(args: &[OsString]) -> Result<()> {
 }
 
 fn bench(cargo_args: &[OsString]) -> Result<()> {
+    // `cargo xtask bench -- --bench scaling -- --plugins 100`: the first
+    // `--` separates this command's arguments, the next the benchmark's.
+    let cargo_args = match cargo_args.split_first() {
+        Some((first, rest)) if first == "--" => rest,
+        _ => cargo_args,
+    };
     let workspace = build_plugins()?;
     let mut cargo = workspace.cargo();
     cargo.args(["bench", "-p", HOST_PACKAGE]);
