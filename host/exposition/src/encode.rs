@@ -2,9 +2,8 @@
 //!
 //! The encoders write straight into a byte buffer: numbers through
 //! `itoa`/`ryu`, label values escaped in place, no allocation per sample.
-//! [`crate::stream::Exposition`] cuts the output into chunks
-//! (gzip-compressed when asked) so a large page is streamed rather than
-//! built whole.
+//! The `stream` module cuts the output into chunks (gzip-compressed when
+//! asked) so a large page is streamed rather than built whole.
 //!
 //! A counter `jobs_total` with one series, in both formats:
 //!
@@ -25,7 +24,7 @@
 //! );
 //! ```
 
-use crate::model::{Label, MetricFamily, MetricType, Text, Value};
+use crate::model::{Label, MetricFamily, MetricType, Text, Value, base_name};
 
 /// An exposition format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -128,9 +127,9 @@ pub fn encode_family<S: Text>(out: &mut Vec<u8>, family: &MetricFamily<S>, forma
 /// written in the text format (sample and metadata alike); OpenMetrics
 /// names the family without `_total` and the sample with it.
 fn base_of(name: &str, type_: MetricType, format: Format) -> &str {
-    match (format, type_) {
-        (Format::OpenMetrics, MetricType::Counter) => name.strip_suffix("_total").unwrap_or(name),
-        _ => name,
+    match format {
+        Format::Text => name,
+        Format::OpenMetrics => base_name(name, type_),
     }
 }
 

@@ -14,7 +14,7 @@ use std::fmt;
 use std::hash::Hash;
 
 use crate::block::Block;
-use crate::model::{Label, MetricFamily, MetricType};
+use crate::model::{Label, MetricFamily, MetricType, base_name};
 use crate::validate::{sample_names_of, show_labels};
 
 /// What the merge needs of a family: its metadata, a key per series that
@@ -94,14 +94,6 @@ impl Mergeable for Block {
     }
     fn append(&mut self, other: Self) {
         Block::append(self, other);
-    }
-}
-
-/// The name without a counter's `_total`.
-fn base_name(name: &str, type_: MetricType) -> &str {
-    match type_ {
-        MetricType::Counter => name.strip_suffix("_total").unwrap_or(name),
-        _ => name,
     }
 }
 

@@ -280,15 +280,19 @@ pub struct MetricFamily<S = String> {
     pub metrics: Vec<Metric<S>>,
 }
 
+/// A family's name without a counter's `_total`: the OpenMetrics family
+/// name, and the stem of every sample name the family writes.
+pub fn base_name(name: &str, type_: MetricType) -> &str {
+    match type_ {
+        MetricType::Counter => name.strip_suffix("_total").unwrap_or(name),
+        _ => name,
+    }
+}
+
 impl<S: Text> MetricFamily<S> {
-    /// The name without a counter's `_total`: the OpenMetrics family name,
-    /// and the stem of every sample name the family writes.
+    /// Its [`base_name`].
     pub fn base_name(&self) -> &str {
-        let name = self.name.as_ref();
-        match self.type_ {
-            MetricType::Counter => name.strip_suffix("_total").unwrap_or(name),
-            _ => name,
-        }
+        base_name(self.name.as_ref(), self.type_)
     }
 }
 

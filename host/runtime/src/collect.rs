@@ -72,6 +72,7 @@ pub async fn collect(
         context,
         allowance,
         instance::Collect {
+            export: version.collect_export(),
             request: &request,
             reading: Reading {
                 limits: limits.output(),

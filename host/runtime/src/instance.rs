@@ -19,7 +19,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use wasmtime::component::Instance;
+use wasmtime::component::{Component, ComponentExportIndex, Instance};
 use wasmtime::{Store, Trap, UpdateDeadline};
 
 use crate::bindings::model::{CollectRequest, Descriptor};
@@ -44,10 +44,9 @@ pub trait Export {
     /// What the export returns.
     type Output: Send;
 
-    /// Calls the export of `instance`, an instance of `pre`, in `store`.
+    /// Calls the export of `instance` in `store`.
     fn call(
         self,
-        pre: &PluginPre<Sandbox>,
         instance: &Instance,
         store: &mut Store<Sandbox>,
     ) -> impl Future<Output = wasmtime::Result<Self::Output>> + Send;
@@ -61,7 +60,6 @@ impl Export for Describe {
 
     async fn call(
         self,
-        _pre: &PluginPre<Sandbox>,
         instance: &Instance,
         store: &mut Store<Sandbox>,
     ) -> wasmtime::Result<Vec<Descriptor>> {
@@ -76,6 +74,9 @@ impl Export for Describe {
 /// `collect`: one scrape's families, read in place, checked and encoded
 /// ([`crate::read`]), or the plugin's own error.
 pub struct Collect<'a> {
+    /// The export, found once when the plugin was loaded
+    /// ([`collect_export`]).
+    pub export: ComponentExportIndex,
     /// What the scrape asks.
     pub request: &'a CollectRequest,
     /// What the result is checked against.
@@ -87,23 +88,24 @@ impl Export for Collect<'_> {
 
     async fn call(
         self,
-        pre: &PluginPre<Sandbox>,
         instance: &Instance,
         store: &mut Store<Sandbox>,
     ) -> wasmtime::Result<Result<InPlace, String>> {
-        let component = pre.instance_pre().component();
-        let collect = component
-            .get_export_index(None, COLLECTOR_EXPORT)
-            .and_then(|collector| component.get_export_index(Some(&collector), "collect"))
-            .ok_or_else(|| wasmtime::format_err!("no export {COLLECTOR_EXPORT}#collect"))?;
         let collect = instance.get_typed_func::<(&CollectRequest,), (Result<InPlace, String>,)>(
             &mut *store,
-            &collect,
+            &self.export,
         )?;
         let call = collect.call_async(&mut *store, (self.request,));
         let (result,) = self.reading.scope(call).await?;
         Ok(result)
     }
+}
+
+/// The `collect` export of `component`, if it has the collector
+/// interface.
+pub fn collect_export(component: &Component) -> Option<ComponentExportIndex> {
+    let collector = component.get_export_index(None, COLLECTOR_EXPORT)?;
+    component.get_export_index(Some(&collector), "collect")
 }
 
 /// What one call may use.
@@ -197,7 +199,7 @@ pub async fn call<E: Export>(
     let call = async {
         let instance = pre.instance_pre().instantiate_async(&mut store).await?;
         instantiated = true;
-        export.call(pre, &instance, &mut store).await
+        export.call(&instance, &mut store).await
     };
     let called = tokio::time::timeout_at((deadline + TIMEOUT_GRACE).into(), call).await;
     let fuel_left = store.get_fuel().unwrap_or(0);

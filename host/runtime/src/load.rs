@@ -10,8 +10,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
-use wasmtime::component::Component;
 use wasmtime::component::types::ComponentItem;
+use wasmtime::component::{Component, ComponentExportIndex};
 
 use crate::bindings::model::Descriptor;
 use crate::bindings::{COLLECTOR_EXPORT, PluginPre, WIT_VERSION, WIT_VERSION_ACCEPTED};
@@ -40,6 +40,7 @@ pub struct PluginVersion {
     /// The interfaces it imports (`wasi:http/outgoing-handler@0.2.6`, ...).
     pub imports: Vec<String>,
     pre: PluginPre<Sandbox>,
+    collect: ComponentExportIndex,
     needs: Needs,
     runtime: Arc<Runtime>,
 }
@@ -58,6 +59,11 @@ impl PluginVersion {
     /// The linked component, for instantiation.
     pub fn pre(&self) -> &PluginPre<Sandbox> {
         &self.pre
+    }
+
+    /// Its `collect` export.
+    pub fn collect_export(&self) -> ComponentExportIndex {
+        self.collect
     }
 
     /// What one instance takes from the instance pool.
@@ -170,6 +176,12 @@ async fn load_here(
         .map_err(|e| fail(path, link_error(&e)))?;
     let pre = PluginPre::new(instance_pre)
         .map_err(|e| fail(path, format!("cannot link: {}", root_message(&e))))?;
+    let collect = instance::collect_export(&component).ok_or_else(|| {
+        fail(
+            path,
+            format!("cannot link: no export {COLLECTOR_EXPORT}#collect"),
+        )
+    })?;
     let needs = needs_of(&component);
     let imports = component
         .component_type()
@@ -202,6 +214,7 @@ async fn load_here(
         compile_time,
         imports,
         pre,
+        collect,
         needs,
         runtime: runtime.clone(),
     })
