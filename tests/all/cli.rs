@@ -3,15 +3,59 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use crate::common::{binary, example_plugin, test_plugin};
+use crate::common::{TempDir, binary, example_plugin, target_dir, test_plugin};
 
 fn run(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(binary()).args(args).output().unwrap();
+    // `collect` caches compiled plugins under $XDG_CACHE_HOME by default.
+    let out = Command::new(binary())
+        .args(args)
+        .env("XDG_CACHE_HOME", target_dir().join("test-cache-home"))
+        .output()
+        .unwrap();
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+#[test]
+fn collect_compiles_a_plugin_once_into_its_cache() {
+    let cache = TempDir::new("collect_cache");
+    let plugin = example_plugin("demo_latency");
+    let cache_dir = cache.path().to_str().unwrap();
+    let entries = || {
+        std::fs::read_dir(cache.path())
+            .unwrap()
+            .filter(|e| e.as_ref().unwrap().path().extension() == Some("cwasm".as_ref()))
+            .count()
+    };
+    let (ok, first, _) = run(&[
+        "collect",
+        plugin.to_str().unwrap(),
+        "--cache.dir",
+        cache_dir,
+    ]);
+    assert!(ok);
+    assert_eq!(entries(), 1, "the compiled plugin was not cached");
+    let (ok, second, _) = run(&[
+        "collect",
+        plugin.to_str().unwrap(),
+        "--cache.dir",
+        cache_dir,
+    ]);
+    assert!(ok);
+    assert_eq!(entries(), 1);
+    assert_eq!(
+        first
+            .lines()
+            .filter(|l| l.starts_with("# "))
+            .collect::<Vec<_>>(),
+        second
+            .lines()
+            .filter(|l| l.starts_with("# "))
+            .collect::<Vec<_>>()
+    );
 }
 
 #[test]

@@ -10,10 +10,11 @@
 //! stall `/-/healthy` or another tenant's scrape. Nothing here runs per
 //! scrape except the epoch ticker's increment.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -90,6 +91,10 @@ impl Default for RuntimeOptions {
     }
 }
 
+/// The compilation of one file, shared by the loads that asked for it
+/// while it ran.
+type CompileTurn = Arc<Mutex<Option<Component>>>;
+
 /// The engine, the linker, the compile cache, the pool's slots, the
 /// memory budget, the plugin threads and the epoch ticker.
 pub struct Runtime {
@@ -100,6 +105,11 @@ pub struct Runtime {
     release_memory: Option<fn()>,
     compilations: AtomicU64,
     cache_hits: AtomicU64,
+    /// One entry per file being compiled or loaded: the loads of one file
+    /// under several plugin names (one per configuration) wait for the
+    /// first one's result instead of each compiling it (seconds and
+    /// hundreds of MiB each for a Python or JavaScript plugin).
+    compiling: Mutex<HashMap<String, CompileTurn>>,
     pool_size: PoolSize,
     slots: Slots,
     budget: MemoryBudget,
@@ -162,6 +172,7 @@ impl Runtime {
             release_memory: options.release_memory,
             compilations: AtomicU64::new(0),
             cache_hits: AtomicU64::new(0),
+            compiling: Mutex::default(),
             pool_size,
             slots: Slots::new(pool_size),
             budget: MemoryBudget::new(options.memory_budget_bytes),
@@ -201,7 +212,38 @@ impl Runtime {
     /// compilation from the cache. CPU-heavy: call it off the async
     /// runtime's worker threads.
     pub fn compile(&self, sha256: &str, bytes: &[u8]) -> wasmtime::Result<Component> {
-        let component = self.compile_or_load(sha256, bytes);
+        let turn = self
+            .compiling
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(sha256.to_owned())
+            .or_default()
+            .clone();
+        let component = {
+            let mut done = turn.lock().unwrap_or_else(PoisonError::into_inner);
+            match &*done {
+                Some(component) => {
+                    self.cache_hits.fetch_add(1, Ordering::Relaxed);
+                    Ok(component.clone())
+                }
+                None => {
+                    let component = self.compile_or_load(sha256, bytes);
+                    if let Ok(component) = &component {
+                        *done = Some(component.clone());
+                    }
+                    component
+                }
+            }
+        };
+        let mut compiling = self
+            .compiling
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        // The map's reference and ours: nobody else waits for this file.
+        if Arc::strong_count(&turn) == 2 {
+            compiling.remove(sha256);
+        }
+        drop(compiling);
         if let Some(release) = self.release_memory {
             release();
         }

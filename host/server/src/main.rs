@@ -233,6 +233,13 @@ struct CollectArgs {
     /// memory, duration) to stderr.
     #[arg(long)]
     stats: bool,
+    /// Directory of the compile cache, shared with the server's: a large
+    /// plugin (Python, JavaScript) compiles once, not on every run.
+    #[arg(long = "cache.dir", value_name = "DIR")]
+    cache_dir: Option<PathBuf>,
+    /// Do not cache the compiled plugin on disk.
+    #[arg(long = "cache.disable")]
+    cache_disable: bool,
     #[command(flatten)]
     limits: LimitArgs,
 }
@@ -511,7 +518,12 @@ async fn shutdown_signal() {
 
 async fn collect_once(args: CollectArgs) -> Result<ExitCode> {
     let limits = args.limits.limits()?;
-    let runtime = Runtime::new()?;
+    let cache_dir =
+        (!args.cache_disable).then(|| args.cache_dir.clone().unwrap_or_else(cache::default_dir));
+    let runtime = Runtime::with_options(RuntimeOptions {
+        cache_dir,
+        ..RuntimeOptions::default()
+    })?;
     let name = load::plugin_name(&args.plugin);
     let context = Arc::new(PluginContext::new(&name, args.config));
     let version = load::load(&runtime, &args.plugin, &context, &limits)
