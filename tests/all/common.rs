@@ -50,8 +50,8 @@ fn built(path: &Path) -> PathBuf {
     path.to_owned()
 }
 
-/// A fresh, empty directory removed on drop.
-pub struct TempDir(PathBuf);
+/// A fresh, empty directory removed on drop (or a shared one, kept).
+pub struct TempDir(PathBuf, bool);
 
 impl TempDir {
     pub fn new(tag: &str) -> Self {
@@ -63,7 +63,15 @@ impl TempDir {
         ));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
+        TempDir(dir, true)
+    }
+
+    /// The tests' shared compile cache (`target/test-cache`), kept on drop:
+    /// a large plugin (Python, JavaScript) compiles once for every test.
+    pub fn shared_cache() -> Self {
+        let dir = target_dir().join("test-cache");
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir, false)
     }
 
     pub fn path(&self) -> &Path {
@@ -87,6 +95,9 @@ impl TempDir {
 
 impl Drop for TempDir {
     fn drop(&mut self) {
+        if !self.1 {
+            return;
+        }
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
@@ -359,13 +370,21 @@ impl Exposition {
     }
 }
 
-/// The text exposition `wasm_exporter collect` prints for a plugin alone.
-pub fn collect_alone(plugin: &Path) -> String {
-    let out = Command::new(binary())
+/// `wasm_exporter collect PLUGIN` with the tests' compile cache (shared by
+/// every test and run: a large plugin compiles once).
+pub fn collect_command(plugin: &Path) -> Command {
+    let mut command = Command::new(binary());
+    command
         .arg("collect")
         .arg(plugin)
-        .output()
-        .unwrap();
+        .arg("--cache.dir")
+        .arg(target_dir().join("test-cache"));
+    command
+}
+
+/// The text exposition `wasm_exporter collect` prints for a plugin alone.
+pub fn collect_alone(plugin: &Path) -> String {
+    let out = collect_command(plugin).output().unwrap();
     assert!(
         out.status.success(),
         "{}",

@@ -22,7 +22,7 @@ fn python() -> PathBuf {
     venv
 }
 
-fn parse_with_python(format: &str, body: &str) -> serde_json::Value {
+pub fn parse_with_python(format: &str, body: &str) -> serde_json::Value {
     let dir = TempDir::new("parse");
     let file = dir.path().join("exposition.txt");
     std::fs::write(&file, body).unwrap();
