@@ -5,6 +5,7 @@
 //! takes three. Every command it runs is printed first.
 
 mod apt;
+mod guest;
 mod layers;
 mod peers;
 mod plugins;
@@ -20,16 +21,23 @@ const USAGE: &str = "\
 usage: cargo xtask <command> [args...]
 
 commands:
-  plugins          build every plugin under plugins/rust/ and tests/plugins/
-                   for wasm32-wasip2 and copy them to target/plugins/ and
-                   target/test-plugins/
-  run [ARGS...]    build the plugins and the host, then run the host with
+  plugins          build every plugin of every language (plugins/<lang>/*,
+                   sdk/<lang>/template, tests/conformance/<lang>,
+                   tests/plugins/*) into target/plugins/ and
+                   target/test-plugins/, skipping unchanged ones; a language
+                   whose toolchain is missing is skipped with a note
+  toolchains       install the Python, JavaScript, Go, C and Zig plugin
+                   toolchains into the project (.venv, sdk/js/node_modules,
+                   target/tools/)
+  run [ARGS...]    install the plugin toolchains, build the plugins and the
+                   host, then run the host with
                    plugins/example.yml (copied to target/plugins/) and ARGS
   test [ARGS...]   check the layers (below), install the Debian packages the
                    tests run (prometheus, redis-server, nginx, Debian's
-                   redis, nginx, node and blackbox exporters) if missing,
-                   prepare .venv
-                   (Python reference parser), build the plugins, then
+                   redis, nginx, node and blackbox exporters, Go with
+                   client_golang) if missing,
+                   prepare .venv (Python reference parser), install the
+                   plugin toolchains, build the plugins, then
                    `cargo test --release ARGS`
   layers           check that the exposition core depends on no wasm, async
                    or HTTP crate, and that no host crate has a module loop
@@ -68,6 +76,9 @@ fn main() -> ExitCode {
     let rest: Vec<OsString> = args.collect();
     let result = match command.as_deref().and_then(OsStr::to_str) {
         Some("plugins") if rest.is_empty() => build_plugins().map(|_| ()),
+        Some("toolchains") if rest.is_empty() => {
+            Workspace::locate().and_then(|w| guest::install_all(&w))
+        }
         Some("run") => run(&rest),
         Some("test") => test(&rest),
         Some("layers") if rest.is_empty() => Workspace::locate().and_then(|w| layers::check(&w)),
@@ -100,6 +111,9 @@ fn build_plugins() -> Result<Workspace> {
 }
 
 fn run(host_args: &[OsString]) -> Result<()> {
+    // The example configuration serves a plugin of every language.
+    let workspace = Workspace::locate()?;
+    guest::install_all(&workspace)?;
     let workspace = build_plugins()?;
     workspace.run(
         workspace
@@ -146,7 +160,10 @@ fn test(cargo_args: &[OsString]) -> Result<()> {
     let workspace = Workspace::locate()?;
     layers::check(&workspace)?;
     apt::ensure_test_packages(&workspace)?;
+    // Debian's Go and client_golang: the client_golang port test.
+    peers::ensure_go(&workspace)?;
     let venv = python::ensure_venv(&workspace)?;
+    guest::install_all(&workspace)?;
     plugins::build(&workspace)?;
     let mut cargo = workspace.cargo();
     cargo.args(["test", "--release"]);
@@ -246,7 +263,7 @@ pub struct Workspace {
 }
 
 impl Workspace {
-    fn locate() -> Result<Self> {
+    pub fn locate() -> Result<Self> {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"))
             .parent()
             .context("xtask must live one level below the workspace root")?

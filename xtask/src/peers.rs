@@ -35,8 +35,9 @@ pub fn bench_peers() -> Result<()> {
     workspace.bench_release_host("peers")
 }
 
-/// Installs Go and client_golang with apt-get unless both are there.
-fn ensure_go(workspace: &Workspace) -> Result<()> {
+/// Installs Go and client_golang with apt-get unless both are there (the
+/// peer benchmark and the client_golang port test run them).
+pub fn ensure_go(workspace: &Workspace) -> Result<()> {
     if go_works() && Path::new(GOPATH_DEB).join(PROMHTTP_DIR).is_dir() {
         return Ok(());
     }

@@ -25,7 +25,7 @@ const TESTS_SRC_DIR: &str = "tests/plugins";
 /// Where example plugins land, below the target dir.
 pub const EXAMPLES_OUT_DIR: &str = "plugins";
 /// Where test plugins land, below the target dir.
-const TESTS_OUT_DIR: &str = "test-plugins";
+pub const TESTS_OUT_DIR: &str = "test-plugins";
 
 /// One guest crate.
 struct Plugin {
@@ -35,8 +35,19 @@ struct Plugin {
     out_dir: &'static str,
 }
 
-/// Builds every plugin and copies the components to their output dirs.
+/// Builds every plugin, Rust and the other languages ([`crate::guest`]),
+/// and copies the components to their output dirs.
 pub fn build(workspace: &Workspace) -> Result<()> {
+    build_rust(workspace)?;
+    let report = crate::guest::build_all(workspace)?;
+    for (language, how) in &report.missing {
+        eprintln!("note: the {language} plugins were not built: {how}");
+    }
+    Ok(())
+}
+
+/// Builds the Rust plugins in one cargo invocation.
+fn build_rust(workspace: &Workspace) -> Result<()> {
     ensure_target_installed(workspace)?;
     let mut plugins = discover(&workspace.root.join(EXAMPLES_SRC_DIR), EXAMPLES_OUT_DIR)?;
     plugins.extend(discover(
@@ -171,7 +182,7 @@ fn manifest_name(manifest: &str, table: &str) -> Option<String> {
 /// Copies `built` to `installed` and returns its size. An unchanged file is
 /// left alone, and a changed one is replaced by a rename, so a host watching
 /// the directory never reloads for nothing nor reads a half-written file.
-fn install(built: &Path, out_dir: &Path, installed: &Path) -> Result<u64> {
+pub fn install(built: &Path, out_dir: &Path, installed: &Path) -> Result<u64> {
     let bytes = fs::read(built).with_context(|| format!("failed to read {}", built.display()))?;
     if fs::read(installed).is_ok_and(|old| old == bytes) {
         return Ok(bytes.len() as u64);

@@ -1,0 +1,7 @@
+module wasm-exporter.dev/plugins/go_netdev
+
+go 1.24
+
+require wasm-exporter.dev/sdk/go v0.0.0
+
+replace wasm-exporter.dev/sdk/go => ../../../sdk/go

@@ -1,0 +1,3 @@
+module wasm-exporter.dev/sdk/go
+
+go 1.24

@@ -1,0 +1,5 @@
+//go:build wasip1
+
+package wasmexporter
+
+func setTestConfig(map[string]string) {}
