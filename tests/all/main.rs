@@ -8,6 +8,7 @@ mod cli;
 mod clients;
 mod concurrency;
 mod config;
+mod conformance;
 #[allow(dead_code)]
 #[path = "../exposition/expfmt.rs"]
 mod expfmt;
@@ -29,5 +30,10 @@ mod prometheus;
 mod properties;
 mod redis_plugin;
 mod reuse;
+mod sdk_c;
+mod sdk_go;
+mod sdk_js;
+mod sdk_python;
+mod sdk_zig;
 mod startup;
 mod systems;
