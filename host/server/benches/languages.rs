@@ -79,7 +79,7 @@ fn runtime(cache_dir: &Path) -> Arc<Runtime> {
 fn measure(rt: &tokio::runtime::Runtime, language: &'static str, path: &Path) -> Row {
     let cache = common::temp_dir(&format!("languages_{language}"));
     let context = Arc::new(PluginContext::new(
-        &format!("conformance_{language}"),
+        format!("conformance_{language}"),
         vec![("series".to_owned(), SERIES.to_string())],
     ));
     let limits = PluginLimits::default();
