@@ -392,3 +392,19 @@ pub fn collect_alone(plugin: &Path) -> String {
     );
     String::from_utf8(out.stdout).unwrap()
 }
+
+/// Runs `command` to its end, failing the test if it cannot start.
+pub fn run(command: &mut Command) -> std::process::Output {
+    command
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"))
+}
+
+/// A finished command's stdout and stderr, for assertion messages.
+pub fn text(output: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}

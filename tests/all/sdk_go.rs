@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use crate::common::{
-    Host, TempDir, collect_command, example_plugin, repo_root, target_dir, test_plugin,
+    Host, TempDir, collect_command, example_plugin, repo_root, run, target_dir, test_plugin, text,
 };
 
 /// The fuel of one `collect` unless configured otherwise.
@@ -54,20 +54,6 @@ fn go_command(go: &Path, dir: &Path) -> Command {
         .env("GOMODCACHE", cache.join("mod"))
         .env("GOPATH", cache.join("path"));
     command
-}
-
-fn run(command: &mut Command) -> Output {
-    command
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"))
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
 }
 
 #[test]

@@ -7,10 +7,10 @@
 //! server (`python3 -m http.server`) through the host's `wasi:http` grants.
 
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Command;
 
 use crate::common::daemons::{Daemon, Scratch, free_port};
-use crate::common::{Host, TempDir, example_plugin, repo_root};
+use crate::common::{Host, TempDir, example_plugin, repo_root, run, text};
 
 /// A PHP-FPM 8 status page (`/status?json&full`) of a pool with three
 /// children: one idle after a fast request, one running, one idle after a
@@ -33,20 +33,6 @@ fn node_tool(name: &str) -> PathBuf {
         tool.display()
     );
     tool
-}
-
-fn run(command: &mut Command) -> Output {
-    command
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"))
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
 }
 
 #[test]

@@ -13,11 +13,11 @@
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use crate::common::daemons::{Daemon, Scratch, free_port};
 use crate::common::{
-    Exposition, Host, TempDir, collect_command, example_plugin, repo_root, test_plugin,
+    Exposition, Host, TempDir, collect_command, example_plugin, repo_root, run, test_plugin, text,
 };
 
 /// The project-local Python with prometheus_client (`cargo xtask test`
@@ -34,20 +34,6 @@ fn python() -> PathBuf {
 
 fn port_dir() -> PathBuf {
     repo_root().join("tests/ports/prometheus_client")
-}
-
-fn run(command: &mut Command) -> Output {
-    command
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"))
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
 }
 
 #[test]
