@@ -145,10 +145,21 @@ impl Host {
     /// Starts the host with the configuration `config` (YAML, written to
     /// `dir/config.yml`, paths relative to `dir`) and extra flags.
     pub fn start_config(dir: TempDir, config: &str, extra: &[&str]) -> Host {
+        Host::start_config_in(dir, TempDir::new("cache"), config, extra)
+    }
+
+    fn start_config_in(dir: TempDir, cache: TempDir, config: &str, extra: &[&str]) -> Host {
         let file = dir.path().join("config.yml");
         std::fs::write(&file, config).unwrap();
         let args = vec!["--config.file".into(), file.into()];
-        Host::start_with(dir, TempDir::new("cache"), args, extra)
+        Host::start_with(dir, cache, args, extra)
+    }
+
+    /// [`Host::start_config`] with the compile cache the tests share
+    /// ([`TempDir::shared_cache`]): for the large Python, JavaScript and Go
+    /// components, which would otherwise compile again in every host.
+    pub fn start_config_shared(dir: TempDir, config: &str, extra: &[&str]) -> Host {
+        Host::start_config_in(dir, TempDir::shared_cache(), config, extra)
     }
 
     /// Starts the host through `wrapper` (a command and its arguments that

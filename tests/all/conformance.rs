@@ -11,8 +11,13 @@ use crate::common::{Exposition, Host, TempDir, collect_command, test_plugin};
 use crate::exposition::parse_with_python;
 
 /// The configuration every conformance plugin gets (sorted by key, as the
-/// host hands it over), with characters the exposition must escape.
-const CONFIG: [(&str, &str); 2] = [("greeting", "hello"), ("zone", "eu \"west\" 1")];
+/// host hands it over), with characters the exposition must escape, and
+/// the benchmarks' `series` key (three `conformance_bench` series).
+const CONFIG: [(&str, &str); 3] = [
+    ("greeting", "hello"),
+    ("series", "3"),
+    ("zone", "eu \"west\" 1"),
+];
 
 fn plugin(language: &str) -> PathBuf {
     test_plugin(&format!("conformance_{language}"))
@@ -48,7 +53,7 @@ fn serves_what_rust_serves(language: &str) {
         );
         let parsed = parse_with_python(format, &output);
         let families = parsed["families"].as_object().unwrap();
-        assert_eq!(families.len(), 9, "{format}: {families:?}");
+        assert_eq!(families.len(), 10, "{format}: {families:?}");
     }
     let text = collect(language, "text");
     for (key, value) in CONFIG {
@@ -60,6 +65,10 @@ fn serves_what_rust_serves(language: &str) {
             "configuration {key} did not arrive:\n{text}"
         );
     }
+    assert!(
+        text.contains("conformance_bench{index=\"2\"} 2\n"),
+        "no conformance_bench series for series=3:\n{text}"
+    );
 }
 
 /// What a scrape reports for one hostile copy of the plugin.

@@ -269,7 +269,7 @@ fn statfs_answers_for_granted_mount_points_only() {
       mode: statfs
       path: /
 ";
-    let host = Host::start_config(dir, config, &[]);
+    let host = Host::start_config_shared(dir, config, &[]);
     let page = host.scrape();
     assert_eq!(page.up("granted"), Some(1.0), "{}", page.text);
     let blocks = page
@@ -309,7 +309,7 @@ fn the_netdev_example_reads_its_granted_file() {
       files: [/proc/net/dev]
   - path: ungranted.wasm
 ";
-    let host = Host::start_config(dir, config, &[]);
+    let host = Host::start_config_shared(dir, config, &[]);
     let before = net_dev();
     let page = host.scrape();
     let after = net_dev();

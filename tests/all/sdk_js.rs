@@ -156,7 +156,7 @@ fn start(server: &Daemon, entries: &[(&str, &str)]) -> Host {
             plugin.display()
         ));
     }
-    Host::start_config(dir, &config, &[])
+    Host::start_config_shared(dir, &config, &[])
 }
 
 #[test]
@@ -284,7 +284,7 @@ fn a_page_that_never_answers_fails_with_the_plugins_message_before_the_deadline(
         "plugins:\n  - path: js_php_fpm.wasm\n    limits: {{ timeout: 2s }}\n    \
          grants: {{ http: [\"{url}\"] }}\n    config: {{ url: \"{url}\" }}\n"
     );
-    let host = Host::start_config(dir, &config, &[]);
+    let host = Host::start_config_shared(dir, &config, &[]);
     let page = host.scrape();
     assert_eq!(page.up("js_php_fpm"), Some(0.0), "{}", page.text);
     // The plugin's own AbortSignal fired first: an error, not the host's

@@ -159,7 +159,7 @@ fn the_ported_collector_serves_what_prometheus_client_serves() {
     let status_env = status.to_str().unwrap();
     let host = Host::start_env(
         dir,
-        TempDir::new("cache"),
+        TempDir::shared_cache(),
         args,
         &[],
         &[("QUEUE_STATUS_FILE", status_env)],
@@ -325,7 +325,7 @@ fn pythons_own_apis_reach_what_is_granted() {
     ];
     let host = Host::start_env(
         dir,
-        TempDir::new("cache"),
+        TempDir::shared_cache(),
         args,
         &[],
         &[("REACH_VAR", "from the host's environment")],
@@ -480,7 +480,7 @@ fn the_meminfo_example_names_granted_proc_files_as_node_exporter_does() {
 ",
         plugin = plugin.display()
     );
-    let host = Host::start_config(dir, &config, &[]);
+    let host = Host::start_config_shared(dir, &config, &[]);
 
     let granted = host.get_ok("/metrics?format=text&collect[]=granted");
     let scrape = Exposition::parse(&granted);

@@ -1,5 +1,6 @@
 /* The conformance plugin (tests/conformance/README.md), in C. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -112,5 +113,16 @@ int we_collect(const we_request *request, we_families *out) {
     we_family *text = we_family_new_gauge(out, "conformance_text", text_help);
     we_family_add(text, WE_LABELS({"text", "a\"b\\c\nd"}), 1);
     we_family_add(text, WE_LABELS({"text", "ünïcødé ✓"}), 2);
+
+    const char *series = we_config_get("series");
+    if (series != NULL && series[0] != '\0' && strspn(series, "0123456789") == strlen(series)) {
+        we_family *bench = we_family_new_gauge(out, "conformance_bench", "Benchmark series.");
+        unsigned long n = strtoul(series, NULL, 10);
+        for (unsigned long i = 0; i < n; i++) {
+            char index[24];
+            snprintf(index, sizeof index, "%lu", i);
+            we_family_add(bench, WE_LABELS({"index", index}), (double)i);
+        }
+    }
     return 0;
 }

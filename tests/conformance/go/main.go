@@ -6,6 +6,7 @@ package main
 import (
 	"errors"
 	"log"
+	"strconv"
 
 	"wasm-exporter.dev/sdk/go/prometheus"
 	"wasm-exporter.dev/sdk/go/wasmexporter"
@@ -82,6 +83,15 @@ func (c *conformance) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstMetric(c.text, prometheus.GaugeValue, 1, "a\"b\\c\nd")
 	ch <- prometheus.MustNewConstMetric(c.text, prometheus.GaugeValue, 2, "ünïcødé ✓")
+	if series, ok := wasmexporter.ConfigGet("series"); ok {
+		if n, err := strconv.Atoi(series); err == nil {
+			bench := prometheus.NewDesc("conformance_bench", "Benchmark series.",
+				[]string{"index"}, nil).WithType(prometheus.TypeGauge)
+			for i := 0; i < n; i++ {
+				ch <- prometheus.MustNewConstMetric(bench, prometheus.GaugeValue, float64(i), strconv.Itoa(i))
+			}
+		}
+	}
 }
 
 func init() {

@@ -95,4 +95,10 @@ register(() => {
   for (const [key, value] of config()) configured.set({ key, value }, 1);
   text.set({ text: 'a"b\\c\nd' }, 1);
   text.set({ text: 'ünïcødé ✓' }, 2);
+  // Without `series`, everything declared above is served.
+  const series = configGet('series');
+  if (series === undefined || !/^[0-9]+$/.test(series)) return undefined;
+  const bench = new Gauge({ name: 'conformance_bench', help: 'Benchmark series.', labelNames: ['index'] });
+  for (let index = 0; index < Number(series); index++) bench.set({ index: String(index) }, index);
+  return [requests, temperature, latency, size, build, state, mystery, configured, text, bench];
 });

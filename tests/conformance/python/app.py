@@ -59,7 +59,14 @@ def families(configuration):
     text.add_metric(['a"b\\c\nd'], 1)
     text.add_metric(["ünïcødé ✓"], 2)
 
-    return [requests, temperature, latency, size, build, state, mystery, configured, text]
+    result = [requests, temperature, latency, size, build, state, mystery, configured, text]
+    series = configuration.get("series", "")
+    if series.isdigit():
+        bench = GaugeMetricFamily("conformance_bench", "Benchmark series.", labels=["index"])
+        for index in range(int(series)):
+            bench.add_metric([str(index)], index)
+        result.append(bench)
+    return result
 
 
 class ConformanceCollector:

@@ -89,5 +89,14 @@ pub fn collect(gpa: std.mem.Allocator, io: std.Io, request: we.Request) ![]const
     try text.add(gpa, &.{.{ "text", "a\"b\\c\nd" }}, 1);
     try text.add(gpa, &.{.{ "text", "ünïcødé ✓" }}, 2);
 
-    return gpa.dupe(we.Family, &.{ requests, temperature, latency, size, build, state, mystery, config, text });
+    const table = [_]we.Family{ requests, temperature, latency, size, build, state, mystery, config, text };
+    const series = try we.configGet(gpa, "series") orelse "";
+    const n = std.fmt.parseUnsigned(usize, series, 10) catch return gpa.dupe(we.Family, &table);
+    var bench = we.Family.gauge("conformance_bench", "Benchmark series.");
+    for (0..n) |i| {
+        const index = try std.fmt.allocPrint(gpa, "{d}", .{i});
+        defer gpa.free(index);
+        try bench.add(gpa, &.{.{ "index", index }}, @floatFromInt(i));
+    }
+    return gpa.dupe(we.Family, &(table ++ [_]we.Family{bench}));
 }
