@@ -38,3 +38,4 @@ mod sdk_python;
 mod sdk_zig;
 mod startup;
 mod systems;
+mod web_config;

@@ -48,7 +48,7 @@ fn prometheus_binary(name: &str) -> PathBuf {
 
 /// A Prometheus server on a free loopback port, with its own configuration
 /// and TSDB in a temporary directory; killed on drop.
-struct Prometheus {
+pub(crate) struct Prometheus {
     child: Child,
     url: String,
     log: PathBuf,
@@ -60,7 +60,7 @@ impl Prometheus {
     /// Starts Prometheus with a 1 s scrape interval and timeout and these
     /// `scrape_configs` entries (YAML, indented as list items), and waits
     /// until it is ready.
-    fn start(scrape_configs: &str) -> Prometheus {
+    pub(crate) fn start(scrape_configs: &str) -> Prometheus {
         let dir = TempDir::new("prometheus");
         let config = dir.path().join("prometheus.yml");
         std::fs::write(
@@ -116,13 +116,13 @@ impl Prometheus {
     }
 
     /// Its log so far.
-    fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
     /// GET an API path with query parameters; the `data` of a successful
     /// answer.
-    fn api(&self, path: &str, params: &[(&str, &str)]) -> Result<Value, String> {
+    pub(crate) fn api(&self, path: &str, params: &[(&str, &str)]) -> Result<Value, String> {
         let response = client()
             .get(format!("{}{path}", self.url))
             .query(params)
@@ -142,7 +142,7 @@ impl Prometheus {
 
     /// An instant query's vector: each series' labels (with `__name__`)
     /// and value.
-    fn query(&self, promql: &str) -> Result<Vec<(Series, f64)>, String> {
+    pub(crate) fn query(&self, promql: &str) -> Result<Vec<(Series, f64)>, String> {
         let data = self.api("/api/v1/query", &[("query", promql)])?;
         if data["resultType"] != "vector" {
             return Err(format!("{promql}: not a vector: {data}"));
@@ -165,7 +165,7 @@ impl Prometheus {
     }
 
     /// An instant query's value per job.
-    fn by_job(&self, promql: &str) -> Result<BTreeMap<String, f64>, String> {
+    pub(crate) fn by_job(&self, promql: &str) -> Result<BTreeMap<String, f64>, String> {
         Ok(self
             .query(promql)?
             .into_iter()
@@ -175,7 +175,7 @@ impl Prometheus {
 
     /// Polls `check` every 100 ms until it returns `Ok` or `timeout`
     /// passes; then panics with its last error and the server's log.
-    fn eventually<T>(
+    pub(crate) fn eventually<T>(
         &self,
         what: &str,
         timeout: Duration,

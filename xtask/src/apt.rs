@@ -102,7 +102,7 @@ pub fn privileged(program: &str) -> Command {
 /// Debian packages the end-to-end tests run, with the binaries of each
 /// they use. Only the binaries are used: the tests start their own servers
 /// on loopback, with their own configuration.
-pub const TEST_PACKAGES: [(&str, &[&str]); 8] = [
+pub const TEST_PACKAGES: [(&str, &[&str]); 9] = [
     // tests/all/prometheus.rs
     ("prometheus", &["/usr/bin/prometheus", "/usr/bin/promtool"]),
     // The systems the real plugins observe (tests/all/systems.rs)...
@@ -128,8 +128,10 @@ pub const TEST_PACKAGES: [(&str, &[&str]); 8] = [
         "prometheus-blackbox-exporter",
         &["/usr/bin/prometheus-blackbox-exporter"],
     ),
-    // Certificates for the https probes.
+    // Certificates for the https probes and the TLS tests.
     ("openssl", &["/usr/bin/openssl"]),
+    // The TLS and basic-auth client of tests/all/web_config.rs.
+    ("curl", &["/usr/bin/curl"]),
 ];
 
 /// Installs the [`TEST_PACKAGES`] whose binaries are missing, in one

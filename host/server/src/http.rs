@@ -36,6 +36,7 @@ use crate::connections::{Closed, Connection, Connections, Timeouts, Watched};
 use crate::registry::Registry;
 use crate::reload::Reloader;
 use crate::scrape::{self, ScrapeRequest, Selection};
+use crate::web_config::{WebConfig, WebSettings};
 
 /// The response body type.
 pub type Body = BoxBody<Bytes, Infallible>;
@@ -76,6 +77,7 @@ pub struct Server {
     in_flight: Arc<Semaphore>,
     ready: AtomicBool,
     connections: Connections,
+    web: Option<Arc<WebConfig>>,
 }
 
 /// Accept errors and refused connections are logged at most this often
@@ -89,6 +91,7 @@ impl Server {
         registry: Arc<Registry>,
         reloader: Option<Arc<Reloader>>,
         config: ServerConfig,
+        web: Option<Arc<WebConfig>>,
     ) -> Arc<Self> {
         let permits = if config.max_requests == 0 {
             Semaphore::MAX_PERMITS
@@ -102,6 +105,7 @@ impl Server {
             ready: AtomicBool::new(false),
             connections: Connections::new(config.max_connections),
             config,
+            web,
         })
     }
 
@@ -147,27 +151,47 @@ impl Server {
 
     /// Serves one connection until the client closes it or the server
     /// does (a phase timed out, or a newer connection needed its place).
+    /// With TLS, the handshake counts as reading a request's head: a client
+    /// slow to finish it is closed after `--web.read-header-timeout`.
     async fn connection(
         self: Arc<Self>,
         stream: tokio::net::TcpStream,
         peer: SocketAddr,
         connection: Arc<Connection>,
     ) {
+        // The web configuration as it is now: a renewed certificate or a
+        // changed user list applies from the next connection on.
+        let web = self.web.as_ref().map(|web| web.current());
         let on_request = connection.clone();
         let server = self.clone();
+        let request_web = web.clone();
         let service = service_fn(move |req| {
             let server = server.clone();
+            let web = request_web.clone();
             let busy = on_request.begin();
             async move {
-                let response = server.handle(req).await;
+                let response = server.handle(req, web.as_deref()).await;
                 // The connection stays busy until the body is sent.
                 Ok::<_, Infallible>(
                     response.map(|body| BodyExt::boxed(BusyBody { body, _busy: busy })),
                 )
             }
         });
-        let io = TokioIo::new(Watched::new(stream, connection.clone()));
-        let serving = hyper::server::conn::http1::Builder::new().serve_connection(io, service);
+        let io = Watched::new(stream, connection.clone());
+        let http = hyper::server::conn::http1::Builder::new();
+        let tls = web.as_ref().and_then(|web| web.tls.clone());
+        let serving = async move {
+            match tls {
+                None => http.serve_connection(TokioIo::new(io), service).await,
+                Some(config) => match tokio_rustls::TlsAcceptor::from(config).accept(io).await {
+                    Ok(stream) => http.serve_connection(TokioIo::new(stream), service).await,
+                    Err(e) => {
+                        tracing::debug!(peer = %peer, error = %e, "TLS handshake failed");
+                        Ok(())
+                    }
+                },
+            }
+        };
         tokio::select! {
             served = serving => {
                 if let Err(e) = served
@@ -185,8 +209,26 @@ impl Server {
         }
     }
 
-    /// Answers one request.
-    pub async fn handle(&self, req: Request<Incoming>) -> Response<Body> {
+    /// Answers one request: checks its credentials if the web
+    /// configuration has users, and adds the configured headers.
+    pub async fn handle(
+        &self,
+        req: Request<Incoming>,
+        web: Option<&WebSettings>,
+    ) -> Response<Body> {
+        let mut response = match web.and_then(|web| web.basic_auth.as_ref()) {
+            Some(auth) if !auth.check(req.headers().get(header::AUTHORIZATION)).await => {
+                unauthorized()
+            }
+            _ => self.route(req).await,
+        };
+        for (name, value) in web.map_or(&[][..], |web| &web.headers) {
+            response.headers_mut().insert(name.clone(), value.clone());
+        }
+        response
+    }
+
+    async fn route(&self, req: Request<Incoming>) -> Response<Body> {
         let path = req.uri().path();
         if path == "/-/reload" {
             return self.reload(req.method()).await;
@@ -502,6 +544,16 @@ pub async fn bind(address: &str) -> anyhow::Result<(TcpListener, SocketAddr)> {
     };
     let local = listener.local_addr()?;
     Ok((listener, local))
+}
+
+/// 401, as exporter-toolkit answers it: the same for an unknown user, a
+/// wrong password and no credentials at all.
+fn unauthorized() -> Response<Body> {
+    let mut response = text(StatusCode::UNAUTHORIZED, "Unauthorized\n");
+    response
+        .headers_mut()
+        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic"));
+    response
 }
 
 fn text(status: StatusCode, body: &str) -> Response<Body> {

@@ -23,6 +23,8 @@
 //! - [`health`] and [`process`]: the host's own series;
 //! - [`scrape`]: every selected plugin of one request, collected
 //!   concurrently and merged;
+//! - [`auth`] and [`web_config`]: credentials, and exporter-toolkit's web
+//!   configuration (TLS, mutual TLS, basic auth, headers);
 //! - [`connections`] and [`http`]: the HTTP server, its connections
 //!   bounded in number and time;
 //! - [`log`]: the host's log format.
@@ -33,6 +35,7 @@
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod auth;
 pub mod config;
 pub mod connections;
 pub mod health;
@@ -45,6 +48,7 @@ pub mod reload;
 pub mod reuse;
 pub mod scrape;
 pub mod stats;
+pub mod web_config;
 
 pub use wasm_exporter_exposition as exposition;
 pub use wasm_exporter_runtime as runtime;

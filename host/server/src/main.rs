@@ -24,6 +24,7 @@ use wasm_exporter::runtime::limits::{self, PluginLimits};
 use wasm_exporter::runtime::load;
 use wasm_exporter::runtime::outcome::{Outcome, root_message};
 use wasm_exporter::runtime::sandbox::PluginContext;
+use wasm_exporter::web_config::WebConfig;
 
 /// Prometheus exporter that hosts collectors written as WebAssembly components.
 #[derive(Parser, Debug)]
@@ -102,6 +103,11 @@ struct ServeArgs {
     /// Address to listen on (`host:port`, or `:port` for all interfaces).
     #[arg(long = "web.listen-address", default_value = ":9917")]
     listen_address: String,
+    /// exporter-toolkit web configuration file (TLS, mutual TLS, basic
+    /// auth, response headers); read again when it or a file it names
+    /// changes.
+    #[arg(long = "web.config.file", value_name = "FILE")]
+    web_config_file: Option<PathBuf>,
     /// Path under which to expose metrics.
     #[arg(long = "web.telemetry-path", default_value = "/metrics")]
     telemetry_path: String,
@@ -352,6 +358,11 @@ async fn serve(args: ServeArgs) -> Result<ExitCode> {
     // A configuration that does not load at start is fatal, as in
     // Prometheus; it is checked before the port opens.
     reloader.check().map_err(anyhow::Error::new)?;
+    let web = args
+        .web_config_file
+        .as_deref()
+        .map(WebConfig::open)
+        .transpose()?;
     let server = Server::new(
         registry.clone(),
         Some(reloader.clone()),
@@ -366,6 +377,7 @@ async fn serve(args: ServeArgs) -> Result<ExitCode> {
                 write: args.write_timeout,
             },
         },
+        web,
     );
     // Install the SIGHUP handler before the port opens: a SIGHUP that
     // arrived before it would terminate the process. One that arrives
