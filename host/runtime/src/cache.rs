@@ -3,12 +3,18 @@
 //!
 //! An entry is keyed by the plugin file's sha256 and a hash of the engine's
 //! compilation settings (a different wasmtime, CPU feature set or config
-//! gets different entries). Its contents are a magic header, an HMAC-SHA256
-//! of the compiled artifact under a key created in the cache directory
-//! (0600) on first use, and the artifact. The host deserializes only an
-//! artifact whose HMAC it verifies, i.e. one it wrote itself: a truncated,
-//! corrupted or foreign entry (copied from another machine or cache) is
-//! removed and the plugin compiled again.
+//! gets different entries). It is two files: the compiled artifact
+//! (`.cwasm`) and beside it (`.mac`) a magic header and an HMAC-SHA256 of
+//! the artifact under a key created in the cache directory (0600) on first
+//! use. The host deserializes only an artifact whose HMAC it verifies, i.e.
+//! one it wrote itself: a truncated, corrupted or foreign entry (copied from
+//! another machine or cache) is removed and the plugin compiled again.
+//!
+//! A verified artifact is mapped, not copied: the HMAC is computed over the
+//! open file, which is then mapped through `/proc/self/fd`, so the bytes
+//! checked are the bytes run (entries are only ever replaced by rename,
+//! never written in place). A large component (CPython, SpiderMonkey: 40
+//! MB of machine code) then loads without reading it into memory twice.
 
 use std::fs;
 use std::hash::{Hash, Hasher};
@@ -62,29 +68,35 @@ impl CompileCache {
         &self.dir
     }
 
-    fn entry(&self, sha256: &str) -> PathBuf {
-        self.dir
-            .join(format!("{sha256}-{}.cwasm", self.engine_hash))
+    /// The artifact's path and its MAC's.
+    fn entry(&self, sha256: &str) -> (PathBuf, PathBuf) {
+        let stem = format!("{sha256}-{}", self.engine_hash);
+        (
+            self.dir.join(format!("{stem}.cwasm")),
+            self.dir.join(format!("{stem}.mac")),
+        )
     }
 
     /// The cached compilation of the file with `sha256`, if there is a
     /// valid one.
     pub fn get(&self, engine: &Engine, sha256: &str) -> Option<Component> {
-        let path = self.entry(sha256);
-        let bytes = fs::read(&path).ok()?;
-        let artifact = match self.verify(&bytes) {
-            Some(a) => a,
-            None => {
-                tracing::warn!(entry = %path.display(), "corrupt or foreign cache entry; compiling again");
-                let _ = fs::remove_file(&path);
-                return None;
-            }
-        };
-        match deserialize_own(engine, artifact) {
+        let (path, mac_path) = self.entry(sha256);
+        let mut file = fs::File::open(&path).ok()?;
+        let verified = fs::read(&mac_path)
+            .ok()
+            .and_then(|mac| self.verify(&mut file, &mac));
+        if verified != Some(true) {
+            tracing::warn!(entry = %path.display(), "corrupt or foreign cache entry; compiling again");
+            let _ = fs::remove_file(&path);
+            let _ = fs::remove_file(&mac_path);
+            return None;
+        }
+        match deserialize_verified(engine, &file) {
             Ok(component) => Some(component),
             Err(e) => {
                 tracing::warn!(entry = %path.display(), error = %e, "unusable cache entry; compiling again");
                 let _ = fs::remove_file(&path);
+                let _ = fs::remove_file(&mac_path);
                 None
             }
         }
@@ -93,30 +105,53 @@ impl CompileCache {
     /// Stores a compiled artifact for the file with `sha256`. Failures are
     /// logged, not fatal: the cache only saves time.
     pub fn put(&self, sha256: &str, artifact: &[u8]) {
-        let mut bytes = Vec::with_capacity(MAGIC.len() + MAC_BYTES + artifact.len());
-        bytes.extend_from_slice(MAGIC);
-        bytes.extend_from_slice(&hmac(&self.key, artifact));
-        bytes.extend_from_slice(artifact);
-        let path = self.entry(sha256);
-        if let Err(e) = write_private(&path, &bytes) {
+        let mut mac = Vec::with_capacity(MAGIC.len() + MAC_BYTES);
+        mac.extend_from_slice(MAGIC);
+        mac.extend_from_slice(&hmac(&self.key, &mut &artifact[..]).expect("reading a slice"));
+        let (path, mac_path) = self.entry(sha256);
+        // The artifact first: a MAC never names an artifact not yet there.
+        if let Err(e) = write_private(&path, artifact).and_then(|()| write_private(&mac_path, &mac))
+        {
             tracing::warn!(entry = %path.display(), error = %e, "cannot write cache entry");
         }
     }
 
-    fn verify<'a>(&self, bytes: &'a [u8]) -> Option<&'a [u8]> {
-        let rest = bytes.strip_prefix(MAGIC.as_slice())?;
-        if rest.len() < MAC_BYTES {
-            return None;
+    /// Whether `mac` (a `.mac` file's contents) is the HMAC of `file`'s
+    /// contents under this cache's key; `None` if it cannot be read.
+    fn verify(&self, file: &mut fs::File, mac: &[u8]) -> Option<bool> {
+        let mac = mac.strip_prefix(MAGIC.as_slice())?;
+        if mac.len() != MAC_BYTES {
+            return Some(false);
         }
-        let (mac, artifact) = rest.split_at(MAC_BYTES);
-        let expected = hmac(&self.key, artifact);
+        let expected = hmac(&self.key, file).ok()?;
         // Constant-time comparison.
         let diff = mac
             .iter()
             .zip(expected.iter())
             .fold(0u8, |acc, (a, b)| acc | (a ^ b));
-        (diff == 0).then_some(artifact)
+        Some(diff == 0)
     }
+}
+
+/// Maps the artifact in `file`, whose contents were just verified: through
+/// `/proc/self/fd`, so the mapping is of the inode verified even if the
+/// path was replaced since; where that is not available, by reading it.
+#[allow(unsafe_code)]
+fn deserialize_verified(engine: &Engine, file: &fs::File) -> wasmtime::Result<Component> {
+    use std::os::fd::AsRawFd as _;
+    let by_fd = PathBuf::from(format!("/proc/self/fd/{}", file.as_raw_fd()));
+    if by_fd.exists() {
+        // SAFETY: as `deserialize_own`; the file's contents carry a valid
+        // HMAC under the cache's private key, and entries are only replaced
+        // by rename, never modified in place, so the mapped bytes stay the
+        // verified ones.
+        return unsafe { Component::deserialize_file(engine, &by_fd) };
+    }
+    let mut bytes = Vec::new();
+    let mut reader = file;
+    std::io::Seek::rewind(&mut reader)?;
+    reader.read_to_end(&mut bytes)?;
+    deserialize_own(engine, &bytes)
 }
 
 /// Loads an artifact this host produced: just now with
@@ -135,22 +170,29 @@ pub(crate) fn deserialize_own(engine: &Engine, artifact: &[u8]) -> wasmtime::Res
     unsafe { Component::deserialize(engine, artifact) }
 }
 
-fn hmac(key: &[u8; 32], data: &[u8]) -> [u8; 32] {
+/// HMAC-SHA256 (RFC 2104) of everything `data` yields, read in chunks.
+fn hmac(key: &[u8; 32], data: &mut impl std::io::Read) -> std::io::Result<[u8; 32]> {
     let mut ipad = [0x36u8; 64];
     let mut opad = [0x5cu8; 64];
     for (i, k) in key.iter().enumerate() {
         ipad[i] ^= k;
         opad[i] ^= k;
     }
-    let inner = Sha256::new()
-        .chain_update(ipad)
-        .chain_update(data)
-        .finalize();
-    Sha256::new()
+    let mut inner = Sha256::new().chain_update(ipad);
+    let mut chunk = vec![0u8; 1 << 20];
+    loop {
+        match data.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => inner.update(&chunk[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(Sha256::new()
         .chain_update(opad)
-        .chain_update(inner)
+        .chain_update(inner.finalize())
         .finalize()
-        .into()
+        .into())
 }
 
 fn create_private_dir(dir: &Path) -> std::io::Result<()> {
@@ -199,7 +241,7 @@ mod tests {
         let mut key = [0u8; 32];
         key[..20].fill(0x0b);
         assert_eq!(
-            hex::encode(hmac(&key, b"Hi There")),
+            hex::encode(hmac(&key, &mut &b"Hi There"[..]).unwrap()),
             "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"
         );
     }
