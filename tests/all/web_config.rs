@@ -544,5 +544,27 @@ fn a_web_configuration_that_does_not_load_stops_the_start_with_its_field() {
         assert!(!output.status.success(), "{web}: started");
         assert!(stderr.contains(expected), "{web}: {stderr}");
         assert!(stderr.contains("web.yml"), "{web}: {stderr}");
+        // `check-web-config` says the same, without starting anything.
+        let checked = run(Command::new(binary()).arg("check-web-config").arg(&file));
+        assert!(
+            !checked.status.success(),
+            "{web}: check-web-config passed it"
+        );
+        assert!(text(&checked).contains(expected), "{}", text(&checked));
     }
+}
+
+#[test]
+fn check_web_config_passes_a_good_file() {
+    let scratch = TempDir::new("web_check");
+    let pki = Pki::new(scratch.path());
+    let file = scratch.path().join("web.yml");
+    std::fs::write(&file, toolkit_web_config(&pki)).unwrap();
+    let checked = run(Command::new(binary()).arg("check-web-config").arg(&file));
+    let report = text(&checked);
+    assert!(checked.status.success(), "{report}");
+    assert!(
+        report.contains("SUCCESS (TLS: on, basic auth: on, headers: 5)"),
+        "{report}"
+    );
 }

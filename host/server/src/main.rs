@@ -50,6 +50,9 @@ enum Command {
     /// Checks a configuration file: syntax, fields, secrets, and that every
     /// plugin it names loads and passes the smoke test.
     CheckConfig(CheckConfigArgs),
+    /// Checks web configuration files (`--web.config.file`): fields, TLS
+    /// settings, certificate and key files, bcrypt hashes.
+    CheckWebConfig(CheckWebConfigArgs),
     /// The host's compiler process: a component on stdin, its compiled
     /// artifact on stdout (started by the host itself).
     #[command(hide = true)]
@@ -61,6 +64,13 @@ enum Command {
 struct CompileWorkerArgs {
     #[arg(long = "plugins.max-instances")]
     max_instances: u32,
+}
+
+#[derive(Args, Debug)]
+struct CheckWebConfigArgs {
+    /// The web configuration files.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -285,6 +295,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Some(Command::Collect(args)) => runtime.block_on(collect_once(args)),
         Some(Command::CheckConfig(args)) => runtime.block_on(check_config(args)),
+        Some(Command::CheckWebConfig(args)) => Ok(check_web_config(&args)),
         Some(Command::CompileWorker(_)) => unreachable!("handled above"),
         None => runtime.block_on(serve(cli.serve)),
     };
@@ -446,6 +457,36 @@ async fn reload_on_sighup(reloader: Arc<Reloader>, mut hangup: tokio::signal::un
         if let Ok(report) = reloader.reload().await {
             reload::log_report(&report);
         }
+    }
+}
+
+/// `check-web-config`: each file as `--web.config.file` would read it, as
+/// `promtool check web-config` reports.
+fn check_web_config(args: &CheckWebConfigArgs) -> ExitCode {
+    let mut failed = false;
+    for file in &args.files {
+        match wasm_exporter::web_config::load(file) {
+            Ok(settings) => println!(
+                "{} SUCCESS (TLS: {}, basic auth: {}, headers: {})",
+                file.display(),
+                if settings.tls.is_some() { "on" } else { "off" },
+                if settings.basic_auth.is_some() {
+                    "on"
+                } else {
+                    "off"
+                },
+                settings.headers.len()
+            ),
+            Err(e) => {
+                println!("{} FAILED: {e}", file.display());
+                failed = true;
+            }
+        }
+    }
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
     }
 }
 
