@@ -38,4 +38,5 @@ mod sdk_python;
 mod sdk_zig;
 mod startup;
 mod systems;
+mod tenants;
 mod web_config;

@@ -55,20 +55,32 @@ impl LogBudget {
     }
 }
 
-/// Logs a record a plugin sent through the `log` import.
-pub fn plugin_record(plugin: &str, level: Level, message: &str) {
+/// Logs a record a plugin sent through the `log` import, with the
+/// plugin's name and, for a tenant's plugin, the tenant's.
+pub fn plugin_record(plugin: &str, tenant: Option<&str>, level: Level, message: &str) {
+    macro_rules! record {
+        ($log:ident) => {
+            match tenant {
+                Some(tenant) => tracing::$log!(plugin, tenant, "{message}"),
+                None => tracing::$log!(plugin, "{message}"),
+            }
+        };
+    }
     match level {
-        Level::Trace => tracing::trace!(plugin, "{message}"),
-        Level::Debug => tracing::debug!(plugin, "{message}"),
-        Level::Info => tracing::info!(plugin, "{message}"),
-        Level::Warn => tracing::warn!(plugin, "{message}"),
-        Level::Error => tracing::error!(plugin, "{message}"),
+        Level::Trace => record!(trace),
+        Level::Debug => record!(debug),
+        Level::Info => record!(info),
+        Level::Warn => record!(warn),
+        Level::Error => record!(error),
     }
 }
 
 /// Logs one line a plugin wrote to stdout or stderr.
-pub fn plugin_output(plugin: &str, stream: &str, line: &str) {
-    tracing::info!(plugin, stream, "{line}");
+pub fn plugin_output(plugin: &str, tenant: Option<&str>, stream: &str, line: &str) {
+    match tenant {
+        Some(tenant) => tracing::info!(plugin, tenant, stream, "{line}"),
+        None => tracing::info!(plugin, stream, "{line}"),
+    }
 }
 
 #[cfg(test)]

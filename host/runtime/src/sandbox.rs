@@ -37,6 +37,8 @@ use crate::log::LogBudget;
 pub struct PluginContext {
     /// The plugin's name, attached to everything it logs.
     pub name: String,
+    /// The tenant it serves, if any, attached to everything it logs.
+    pub tenant: Option<String>,
     /// The operator's key/value configuration for the plugin, sorted by key.
     pub config: Vec<(String, String)>,
     /// What it may reach.
@@ -62,6 +64,7 @@ impl PluginContext {
         config.sort();
         PluginContext {
             name: name.into(),
+            tenant: None,
             config,
             grants: Arc::new(grants),
             log: LogBudget::default(),
@@ -69,10 +72,16 @@ impl PluginContext {
         }
     }
 
+    /// The same context for a plugin of `tenant`.
+    pub fn for_tenant(mut self, tenant: Option<&str>) -> Self {
+        self.tenant = tenant.map(str::to_owned);
+        self
+    }
+
     /// Logs one record on behalf of the plugin, within its budget.
     pub fn log(&self, level: Level, message: &str) {
         if self.log.take() {
-            crate::log::plugin_record(&self.name, level, message);
+            crate::log::plugin_record(&self.name, self.tenant.as_deref(), level, message);
         }
     }
 }
@@ -310,12 +319,18 @@ impl Sandbox {
             }
             for line in text.lines() {
                 if !line.is_empty() && self.plugin.log.take() {
-                    crate::log::plugin_output(&self.plugin.name, stream, line);
+                    crate::log::plugin_output(
+                        &self.plugin.name,
+                        self.plugin.tenant.as_deref(),
+                        stream,
+                        line,
+                    );
                 }
             }
             if dropped > 0 && self.plugin.log.take() {
                 crate::log::plugin_output(
                     &self.plugin.name,
+                    self.plugin.tenant.as_deref(),
                     stream,
                     &format!("({dropped} more bytes discarded)"),
                 );

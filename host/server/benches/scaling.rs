@@ -63,6 +63,7 @@ fn limits(series: usize) -> PluginLimits {
 async fn scrape_once(registry: &Registry, plugins: usize) -> usize {
     let request = Arc::new(ScrapeRequest {
         host_series: true,
+        probe: false,
         ..ScrapeRequest::default()
     });
     let result = scrape::scrape(registry.snapshot(), request).await;

@@ -88,6 +88,7 @@ fn bench_collect(c: &mut Criterion) {
 fn end_to_end(rt: &tokio::runtime::Runtime, registry: &Registry, expect_up: usize) -> usize {
     let request = Arc::new(ScrapeRequest {
         host_series: true,
+        probe: false,
         ..ScrapeRequest::default()
     });
     let result = rt.block_on(scrape::scrape(registry.snapshot(), request));

@@ -33,6 +33,12 @@
 //!   - path: http_probe.wasm
 //!     targets: [127.0.0.0/8, "*.example.com"]  # what /probe may ask about
 //!     grants: { probe_target: true }
+//! tenants:                # registries at /tenants/NAME/metrics
+//!   payments:
+//!     auth: { bearer_token_sha256: [<hex>], basic_auth_users: { u: <bcrypt> } }
+//!     grants_ceiling: { tcp: ["10.0.4.7:6379"] }
+//!     max_in_flight: 4
+//!     plugins: [ { path: redis.wasm, grants: { tcp: ["10.0.4.7:6379"] } } ]
 //! ```
 //!
 //! Secrets are referenced, never inlined: a `{ file: ... }` or `{ env: ... }`
@@ -99,6 +105,40 @@ pub struct ConfigFile {
     /// Plugins listed one by one.
     #[serde(default)]
     pub plugins: Vec<PluginEntry>,
+    /// Tenants: registries of their own, each at `/tenants/NAME/metrics`.
+    #[serde(default)]
+    pub tenants: BTreeMap<String, TenantEntry>,
+}
+
+/// One tenant as written.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TenantEntry {
+    /// Its credentials; at least one kind is required.
+    #[serde(default)]
+    pub auth: TenantAuthEntry,
+    /// The capabilities its plugins may be granted, at most; a kind not
+    /// listed is granted to none of them.
+    #[serde(default)]
+    pub grants_ceiling: Option<GrantsEntry>,
+    /// Scrapes of this tenant served at once; past it 503 (default 4).
+    #[serde(default)]
+    pub max_in_flight: Option<usize>,
+    /// Its plugins, as in `plugins` (paths relative to this file).
+    #[serde(default)]
+    pub plugins: Vec<PluginEntry>,
+}
+
+/// A tenant's credentials as written: secrets only as hashes.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct TenantAuthEntry {
+    /// SHA-256 (hex) of each bearer token accepted.
+    #[serde(default)]
+    pub bearer_token_sha256: Vec<String>,
+    /// Basic-auth users and their bcrypt hashes.
+    #[serde(default)]
+    pub basic_auth_users: BTreeMap<String, String>,
 }
 
 /// Limits that override the defaults; every field optional.
@@ -331,11 +371,41 @@ impl fmt::Debug for PluginSpec {
     }
 }
 
+/// One tenant, resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantSpec {
+    /// Its name: the path segment of its endpoints.
+    pub name: String,
+    /// SHA-256 digests of its bearer tokens.
+    pub bearer_token_sha256: Vec<[u8; 32]>,
+    /// Its basic-auth users and their bcrypt hashes.
+    pub basic_auth_users: BTreeMap<String, String>,
+    /// Scrapes served at once.
+    pub max_in_flight: usize,
+    /// Its plugins, by name.
+    pub plugins: BTreeMap<String, PluginSpec>,
+}
+
+/// Scrapes of one tenant served at once, unless its `max_in_flight` says.
+pub const DEFAULT_TENANT_MAX_IN_FLIGHT: usize = 4;
+
+/// Whether `name` is acceptable as a tenant name (a URL path segment and a
+/// label value): lowercase letters, digits, `_` and `-`.
+pub fn is_tenant_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+}
+
 /// The plugin set a configuration describes.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ResolvedConfig {
-    /// Every plugin, by name.
+    /// Every plugin of the default registry, by name.
     pub plugins: BTreeMap<String, PluginSpec>,
+    /// Every tenant, by name.
+    pub tenants: BTreeMap<String, TenantSpec>,
     /// Directories to watch for new, changed and removed plugin files.
     pub watch_dirs: Vec<PathBuf>,
 }
@@ -497,27 +567,31 @@ fn reuse_policy(
 /// kind, `own` may only narrow it). Errors name the kind and the entry.
 fn grants(
     own: &GrantsEntry,
-    global: Option<&GrantsEntry>,
+    global: Option<(&GrantsEntry, &str)>,
     err: &dyn Fn(&str, String) -> ConfigError,
 ) -> Result<Grants, ConfigError> {
-    fn narrow<T: PartialEq + Clone>(
+    let ceiling_name = global.map_or("", |(_, name)| name);
+    let global = global.map(|(g, _)| g);
+    let narrow = |kind: &str, wider: String| {
+        err(
+            kind,
+            format!(
+                "{wider} is not in {ceiling_name}.{kind}: a plugin may only narrow {ceiling_name}"
+            ),
+        )
+    };
+    fn narrow_list<T: PartialEq + Clone>(
         kind: &str,
         own: &Option<Vec<T>>,
         global: Option<&Option<Vec<T>>>,
         show: impl Fn(&T) -> String,
-        err: &dyn Fn(&str, String) -> ConfigError,
+        wider: &dyn Fn(&str, String) -> ConfigError,
     ) -> Result<Vec<T>, ConfigError> {
         let inherited = global.and_then(|g| g.as_ref());
         match (own, inherited) {
             (Some(list), Some(ceiling)) => {
-                if let Some(wider) = list.iter().find(|x| !ceiling.contains(x)) {
-                    return Err(err(
-                        kind,
-                        format!(
-                            "{} is not in global.grants.{kind}: a plugin may only narrow the global grants",
-                            show(wider)
-                        ),
-                    ));
+                if let Some(outside) = list.iter().find(|x| !ceiling.contains(x)) {
+                    return Err(wider(kind, show(outside)));
                 }
                 Ok(list.clone())
             }
@@ -535,48 +609,49 @@ fn grants(
     };
     let http = each(
         "http",
-        narrow("http", &own.http, global.map(|g| &g.http), quoted, err)?,
+        narrow_list("http", &own.http, global.map(|g| &g.http), quoted, &narrow)?,
         &|s| UrlPrefix::parse(s).map(|_| ()),
     )?;
     let tcp = each(
         "tcp",
-        narrow("tcp", &own.tcp, global.map(|g| &g.tcp), quoted, err)?,
+        narrow_list("tcp", &own.tcp, global.map(|g| &g.tcp), quoted, &narrow)?,
         &|s| Endpoint::parse(s).map(|_| ()),
     )?;
     let udp = each(
         "udp",
-        narrow("udp", &own.udp, global.map(|g| &g.udp), quoted, err)?,
+        narrow_list("udp", &own.udp, global.map(|g| &g.udp), quoted, &narrow)?,
         &|s| Endpoint::parse(s).map(|_| ()),
     )?;
     let env = each(
         "env",
-        narrow("env", &own.env, global.map(|g| &g.env), quoted, err)?,
+        narrow_list("env", &own.env, global.map(|g| &g.env), quoted, &narrow)?,
         &|s| env_name(s).map(|_| ()),
     )?;
     let statfs = each(
         "statfs",
-        narrow(
+        narrow_list(
             "statfs",
             &own.statfs,
             global.map(|g| &g.statfs),
             quoted,
-            err,
+            &narrow,
         )?,
         &|s| statfs_path(s).map(|_| ()),
     )?;
-    let files = narrow(
+    let files = narrow_list(
         "files",
         &own.files,
         global.map(|g| &g.files),
         |f| format!("{f:?}"),
-        err,
+        &narrow,
     )?;
     let probe_target = match (own.probe_target, global.and_then(|g| g.probe_target)) {
         (Some(true), Some(false)) => {
             return Err(err(
                 "probe_target",
-                "global.grants.probe_target is false: a plugin may only narrow the global grants"
-                    .into(),
+                format!(
+                    "{ceiling_name}.probe_target is false: a plugin may only narrow {ceiling_name}"
+                ),
             ));
         }
         (Some(own), _) => own,
@@ -609,6 +684,95 @@ fn grants(
             .map(|s| statfs_path(s).expect("checked"))
             .collect(),
         probe_target,
+    })
+}
+
+/// What a plugin entry resolves against: the limits and reuse settings
+/// it overrides, the grants of a plugin that lists none, and the ceiling
+/// (with its name, for errors) its own grants must stay within.
+struct PluginScope<'a> {
+    limits: &'a PluginLimits,
+    reuse: &'a ReusePolicy,
+    default_grants: &'a Grants,
+    ceiling: Option<(&'a GrantsEntry, &'a str)>,
+}
+
+/// Resolves one plugin entry. `err` makes an error of a field (relative to
+/// the entry, e.g. `limits.timeout`), the key to find its line by, and the
+/// message.
+fn resolve_plugin(
+    entry: &PluginEntry,
+    scope: &PluginScope<'_>,
+    base_dir: &Path,
+    err: &dyn Fn(&str, Option<&str>, String) -> ConfigError,
+) -> Result<PluginSpec, ConfigError> {
+    let path = base_dir.join(&entry.path);
+    let name = match &entry.name {
+        Some(n) => n.clone(),
+        None => plugin_name(&path),
+    };
+    if !is_plugin_name(&name) {
+        return Err(err(
+            "name",
+            Some("name"),
+            format!("{name:?} is not a valid plugin name (letters, digits, _ - .)"),
+        ));
+    }
+    if let Some(field) = entry.limits.global_only_field() {
+        return Err(err(
+            &format!("limits.{field}"),
+            Some(field),
+            format!("{field} goes beside the limits, not in them"),
+        ));
+    }
+    let reuse = reuse_policy(scope.reuse, &entry.reuse(), &|field, m| {
+        err(field, Some(field), m)
+    })?;
+    let limits = apply(scope.limits, &entry.limits, &|field, m| {
+        err(&format!("limits.{field}"), Some(field), m)
+    })?;
+    let plugin_grants = match &entry.grants {
+        None => scope.default_grants.clone(),
+        Some(own) => grants(own, scope.ceiling, &|field, m| {
+            err(&format!("grants.{field}"), Some(field), m)
+        })?,
+    };
+    let targets = match &entry.targets {
+        None => None,
+        Some(list) => {
+            Some(TargetRule::parse(list).map_err(|m| err("targets", Some("targets"), m))?)
+        }
+    };
+    if plugin_grants.probe_target && targets.is_none() {
+        return Err(err(
+            "targets",
+            Some("grants"),
+            "grants.probe_target needs a targets rule: without one, /probe could make \
+             the plugin connect to any host"
+                .into(),
+        ));
+    }
+    let mut config = Vec::with_capacity(entry.config.len());
+    for (key, value) in &entry.config {
+        let value = match value {
+            ConfigValue::Text(s) => s.clone(),
+            ConfigValue::Integer(n) => n.to_string(),
+            ConfigValue::Number(n) => n.to_string(),
+            ConfigValue::Bool(b) => b.to_string(),
+            ConfigValue::Secret(secret) => read_secret(secret, base_dir)
+                .map_err(|m| err(&format!("config.{key}"), Some(key), m))?,
+            ConfigValue::Structured(value) => value.to_string(),
+        };
+        config.push((key.clone(), value));
+    }
+    Ok(PluginSpec {
+        name,
+        path,
+        limits,
+        config,
+        grants: plugin_grants,
+        targets,
+        reuse,
     })
 }
 
@@ -649,103 +813,29 @@ pub fn resolve(
     let mut resolved = ResolvedConfig::default();
     let mut names: HashMap<String, String> = HashMap::new();
 
+    let top = PluginScope {
+        limits: &global,
+        reuse: &global_reuse,
+        default_grants: &global_resolved,
+        ceiling: Some((global_grants, "global.grants")),
+    };
     for (i, entry) in file.plugins.iter().enumerate() {
-        let path = base_dir.join(&entry.path);
-        let name = match &entry.name {
-            Some(n) => n.clone(),
-            None => plugin_name(&path),
+        let at = format!("plugins[{i}]");
+        let err = |field: &str, key: Option<&str>, m: String| {
+            error(format!("{at}.{field}"), Some(i), key, m)
         };
-        if !is_plugin_name(&name) {
-            return Err(error(
-                format!("plugins[{i}].name"),
-                Some(i),
+        let spec = resolve_plugin(entry, &top, base_dir, &err)?;
+        if let Some(other) = names.insert(spec.name.clone(), at.clone()) {
+            return Err(err(
+                "name",
                 Some("name"),
-                format!("{name:?} is not a valid plugin name (letters, digits, _ - .)"),
+                format!("plugin name {:?} is already used by {other}", spec.name),
             ));
         }
-        if let Some(other) = names.insert(name.clone(), format!("plugins[{i}]")) {
-            return Err(error(
-                format!("plugins[{i}].name"),
-                Some(i),
-                Some("name"),
-                format!("plugin name {name:?} is already used by {other}"),
-            ));
-        }
-        if let Some(field) = entry.limits.global_only_field() {
-            return Err(error(
-                format!("plugins[{i}].limits.{field}"),
-                Some(i),
-                Some(field),
-                format!("{field} goes beside the limits: plugins[{i}].{field}"),
-            ));
-        }
-        let reuse = reuse_policy(&global_reuse, &entry.reuse(), &|field, m| {
-            error(format!("plugins[{i}].{field}"), Some(i), Some(field), m)
-        })?;
-        let limits = apply(&global, &entry.limits, &|field, m| {
-            error(
-                format!("plugins[{i}].limits.{field}"),
-                Some(i),
-                Some(field),
-                m,
-            )
-        })?;
-        let plugin_grants = match &entry.grants {
-            None => global_resolved.clone(),
-            Some(own) => grants(own, Some(global_grants), &|field, m| {
-                error(
-                    format!("plugins[{i}].grants.{field}"),
-                    Some(i),
-                    Some(field),
-                    m,
-                )
-            })?,
-        };
-        let targets = match &entry.targets {
-            None => None,
-            Some(list) => Some(TargetRule::parse(list).map_err(|m| {
-                error(format!("plugins[{i}].targets"), Some(i), Some("targets"), m)
-            })?),
-        };
-        if plugin_grants.probe_target && targets.is_none() {
-            return Err(error(
-                format!("plugins[{i}].targets"),
-                Some(i),
-                Some("grants"),
-                "grants.probe_target needs a targets rule: without one, /probe could make \
-                 the plugin connect to any host"
-                    .into(),
-            ));
-        }
-        let mut config = Vec::with_capacity(entry.config.len());
-        for (key, value) in &entry.config {
-            let field = format!("plugins[{i}].config.{key}");
-            let value = match value {
-                ConfigValue::Text(s) => s.clone(),
-                ConfigValue::Integer(n) => n.to_string(),
-                ConfigValue::Number(n) => n.to_string(),
-                ConfigValue::Bool(b) => b.to_string(),
-                ConfigValue::Secret(secret) => read_secret(secret, base_dir)
-                    .map_err(|m| error(field.clone(), Some(i), Some(key), m))?,
-                ConfigValue::Structured(value) => value.to_string(),
-            };
-            config.push((key.clone(), value));
-        }
-        if let Some(parent) = path.parent() {
+        if let Some(parent) = spec.path.parent() {
             resolved.watch_dirs.push(parent.to_owned());
         }
-        resolved.plugins.insert(
-            name.clone(),
-            PluginSpec {
-                name,
-                path,
-                limits,
-                config,
-                grants: plugin_grants,
-                targets,
-                reuse,
-            },
-        );
+        resolved.plugins.insert(spec.name.clone(), spec);
     }
 
     if let Some(dir) = &file.plugins_dir {
@@ -799,9 +889,121 @@ pub fn resolve(
         }
         resolved.watch_dirs.push(dir);
     }
+    for (tenant, entry) in &file.tenants {
+        let at = format!("tenants.{tenant}");
+        let err_at = |field: &str, m: String| {
+            let key = field.rsplit('.').next().unwrap_or(field);
+            let key = key.split('[').next().unwrap_or(key);
+            ConfigError {
+                file: config_path.to_owned(),
+                line: lines.as_ref().and_then(|l| l.find(None, Some(key))),
+                field: Some(if field.is_empty() {
+                    at.clone()
+                } else {
+                    format!("{at}.{field}")
+                }),
+                message: m,
+            }
+        };
+        let spec = resolve_tenant(tenant, entry, &global, &global_reuse, base_dir, &err_at)?;
+        for plugin in spec.plugins.values() {
+            if let Some(parent) = plugin.path.parent() {
+                resolved.watch_dirs.push(parent.to_owned());
+            }
+        }
+        resolved.tenants.insert(tenant.clone(), spec);
+    }
     resolved.watch_dirs.sort();
     resolved.watch_dirs.dedup();
     Ok(resolved)
+}
+
+/// Resolves one tenant: its name, credentials, ceiling and plugins.
+fn resolve_tenant(
+    name: &str,
+    entry: &TenantEntry,
+    limits: &PluginLimits,
+    reuse: &ReusePolicy,
+    base_dir: &Path,
+    err: &dyn Fn(&str, String) -> ConfigError,
+) -> Result<TenantSpec, ConfigError> {
+    if !is_tenant_name(name) {
+        return Err(err(
+            "",
+            format!("{name:?} is not a valid tenant name (lowercase letters, digits, _ -)"),
+        ));
+    }
+    let auth = &entry.auth;
+    if auth.bearer_token_sha256.is_empty() && auth.basic_auth_users.is_empty() {
+        return Err(err(
+            "auth",
+            "no credentials: give bearer_token_sha256 or basic_auth_users".into(),
+        ));
+    }
+    let mut tokens = Vec::new();
+    for (i, hex_digest) in auth.bearer_token_sha256.iter().enumerate() {
+        let digest = hex::decode(hex_digest.trim())
+            .ok()
+            .and_then(|d| <[u8; 32]>::try_from(d).ok())
+            .ok_or_else(|| {
+                err(
+                    &format!("auth.bearer_token_sha256[{i}]"),
+                    "not a SHA-256 digest (64 hex digits): store the token's hash, not the token \
+                     (printf %s TOKEN | sha256sum)"
+                        .into(),
+                )
+            })?;
+        tokens.push(digest);
+    }
+    crate::auth::BasicAuth::new(auth.basic_auth_users.clone())
+        .map_err(|e| err(&format!("auth.basic_auth_users.{}", e.user), e.reason))?;
+    let max_in_flight = match entry.max_in_flight {
+        Some(0) => return Err(err("max_in_flight", "must be more than 0".into())),
+        Some(n) => n,
+        None => DEFAULT_TENANT_MAX_IN_FLIGHT,
+    };
+    // The ceiling: a kind not listed is granted to none of its plugins.
+    let written = entry.grants_ceiling.clone().unwrap_or_default();
+    let ceiling = GrantsEntry {
+        http: Some(written.http.unwrap_or_default()),
+        tcp: Some(written.tcp.unwrap_or_default()),
+        udp: Some(written.udp.unwrap_or_default()),
+        files: Some(written.files.unwrap_or_default()),
+        env: Some(written.env.unwrap_or_default()),
+        statfs: Some(written.statfs.unwrap_or_default()),
+        probe_target: Some(written.probe_target.unwrap_or(false)),
+    };
+    grants(&ceiling, None, &|field, m| {
+        err(&format!("grants_ceiling.{field}"), m)
+    })?;
+    let ceiling_name = format!("tenants.{name}.grants_ceiling");
+    let scope = PluginScope {
+        limits,
+        reuse,
+        default_grants: &Grants::default(),
+        ceiling: Some((&ceiling, &ceiling_name)),
+    };
+    let mut plugins = BTreeMap::new();
+    for (i, plugin) in entry.plugins.iter().enumerate() {
+        let at = format!("plugins[{i}]");
+        let spec = resolve_plugin(plugin, &scope, base_dir, &|field, _, m| {
+            err(&format!("{at}.{field}"), m)
+        })?;
+        if plugins.contains_key(&spec.name) {
+            return Err(err(
+                &format!("{at}.name"),
+                format!("plugin name {:?} is already used in this tenant", spec.name),
+            ));
+        }
+        plugins.insert(spec.name.clone(), spec);
+    }
+    Ok(TenantSpec {
+        name: name.to_owned(),
+        bearer_token_sha256: tokens,
+        basic_auth_users: auth.basic_auth_users.clone(),
+        max_in_flight,
+        plugins,
+    })
 }
 
 fn read_secret(secret: &SecretRef, base_dir: &Path) -> Result<String, String> {

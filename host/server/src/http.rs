@@ -36,6 +36,7 @@ use crate::connections::{Closed, Connection, Connections, Timeouts, Watched};
 use crate::registry::Registry;
 use crate::reload::Reloader;
 use crate::scrape::{self, ScrapeRequest, Selection};
+use crate::tenants::Tenant;
 use crate::web_config::{WebConfig, WebSettings};
 
 /// The response body type.
@@ -216,8 +217,12 @@ impl Server {
         req: Request<Incoming>,
         web: Option<&WebSettings>,
     ) -> Response<Body> {
+        // A tenant's endpoints take that tenant's credentials instead.
+        let tenant_path = req.uri().path().starts_with(TENANTS_PREFIX);
         let mut response = match web.and_then(|web| web.basic_auth.as_ref()) {
-            Some(auth) if !auth.check(req.headers().get(header::AUTHORIZATION)).await => {
+            Some(auth)
+                if !tenant_path && !auth.check(req.headers().get(header::AUTHORIZATION)).await =>
+            {
                 unauthorized()
             }
             _ => self.route(req).await,
@@ -236,10 +241,25 @@ impl Server {
         if req.method() != Method::GET && req.method() != Method::HEAD {
             return text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
         }
-        if path == self.config.telemetry_path {
-            self.metrics(&req, false).await
+        if let Some(rest) = path.strip_prefix(TENANTS_PREFIX) {
+            let (name, endpoint) = rest.split_once('/').unwrap_or((rest, ""));
+            let probe = match endpoint {
+                "metrics" => false,
+                "probe" => true,
+                _ => return text(StatusCode::NOT_FOUND, "not found\n"),
+            };
+            let tenant = match &self.reloader {
+                Some(reloader) => reloader.tenants().authorize(name, req.headers()).await,
+                None => None,
+            };
+            match tenant {
+                Some(tenant) => self.metrics(&req, probe, Some(&tenant)).await,
+                None => tenant_unauthorized(),
+            }
+        } else if path == self.config.telemetry_path {
+            self.metrics(&req, false, None).await
         } else if path == "/probe" {
-            self.metrics(&req, true).await
+            self.metrics(&req, true, None).await
         } else if path == "/" {
             self.landing_page()
         } else if path == "/-/healthy" {
@@ -279,7 +299,13 @@ impl Server {
         }
     }
 
-    async fn metrics(&self, req: &Request<Incoming>, probe: bool) -> Response<Body> {
+    /// A scrape of the default registry, or of `tenant`'s.
+    async fn metrics(
+        &self,
+        req: &Request<Incoming>,
+        probe: bool,
+        tenant: Option<&Tenant>,
+    ) -> Response<Body> {
         let query = parse_query(req.uri().query().unwrap_or(""));
         let mut only = Vec::new();
         let mut except = Vec::new();
@@ -321,7 +347,10 @@ impl Server {
                 );
             }
         };
-        let snapshot = self.registry.snapshot();
+        let snapshot = match tenant {
+            Some(tenant) => tenant.registry.snapshot(),
+            None => self.registry.snapshot(),
+        };
         let unknown = selection.unknown(&snapshot);
         if !unknown.is_empty() {
             return text(
@@ -357,6 +386,27 @@ impl Server {
                 ),
             );
         };
+        // A tenant past its own bound waits its turn; the others do not.
+        let tenant_permit = match tenant {
+            None => None,
+            Some(tenant) => match tenant.in_flight.clone().try_acquire_owned() {
+                Ok(permit) => Some(permit),
+                Err(_) => {
+                    tenant.stats.record_limit();
+                    let mut response = text(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        &format!(
+                            "too many concurrent scrapes of this tenant (limit {}); try again later\n",
+                            tenant.max_in_flight
+                        ),
+                    );
+                    response
+                        .headers_mut()
+                        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                    return response;
+                }
+            },
+        };
         let scrape_timeout = req
             .headers()
             .get("x-prometheus-scrape-timeout-seconds")
@@ -379,11 +429,15 @@ impl Server {
             scrape_timeout,
             timeout_offset: self.config.timeout_offset,
             selection,
-            host_series: !probe,
+            // A tenant sees its plugins' series and their health, nothing
+            // of the host's.
+            host_series: !probe && tenant.is_none(),
+            probe,
         });
         let host_series = request.host_series;
         // In this task: a panic is caught here as a separate task's would
         // be, without the hop to another thread.
+        let started = std::time::Instant::now();
         let scraped = AssertUnwindSafe(scrape::scrape(snapshot, request))
             .catch_unwind()
             .await;
@@ -396,14 +450,20 @@ impl Server {
         };
         if host_series && let Some(reloader) = &self.reloader {
             result.families.extend(Block::all(&reloader.families()));
+            result
+                .families
+                .extend(Block::all(&reloader.tenants().families()));
             result.families.sort_by(|a, b| a.name.cmp(&b.name));
+        }
+        if let Some(tenant) = tenant {
+            tenant.stats.record_scrape(started.elapsed());
         }
         let chunks = Exposition::new(result.families, format, gzip);
         // The permit and the families' share of the memory budget live as
         // long as the body is streamed.
         let memory = result.memory;
         let stream = futures::stream::iter(chunks).map(move |chunk| {
-            let _held = (&permit, &memory);
+            let _held = (&permit, &tenant_permit, &memory);
             Ok::<_, Infallible>(Frame::data(chunk))
         });
         let mut response = Response::new(BodyExt::boxed(StreamBody::new(stream)));
@@ -544,6 +604,20 @@ pub async fn bind(address: &str) -> anyhow::Result<(TcpListener, SocketAddr)> {
     };
     let local = listener.local_addr()?;
     Ok((listener, local))
+}
+
+/// The path under which each tenant's endpoints are.
+const TENANTS_PREFIX: &str = "/tenants/";
+
+/// 401 for a tenant's endpoint: the same for an unknown tenant, wrong
+/// credentials and none at all.
+fn tenant_unauthorized() -> Response<Body> {
+    let mut response = text(StatusCode::UNAUTHORIZED, "Unauthorized\n");
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Bearer, Basic"),
+    );
+    response
 }
 
 /// 401, as exporter-toolkit answers it: the same for an unknown user, a

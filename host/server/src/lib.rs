@@ -18,6 +18,7 @@
 //!   concurrent scrapes, stale results on error, and back-off;
 //! - [`registry`]: the set of plugins a scrape sees, changeable while
 //!   scrapes run;
+//! - [`tenants`]: registries of their own behind credentials of their own;
 //! - [`reload`]: hot swap: watching files, reloading on demand, replacing a
 //!   plugin only by a version that loads and passes the smoke test;
 //! - [`health`] and [`process`]: the host's own series;
@@ -48,6 +49,7 @@ pub mod reload;
 pub mod reuse;
 pub mod scrape;
 pub mod stats;
+pub mod tenants;
 pub mod web_config;
 
 pub use wasm_exporter_exposition as exposition;

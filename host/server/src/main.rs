@@ -502,7 +502,8 @@ async fn check_config(args: CheckConfigArgs) -> Result<ExitCode> {
     };
     let runtime = Runtime::new()?;
     let mut failed = 0;
-    for spec in resolved.plugins.values() {
+    let tenant_plugins = resolved.tenants.values().flat_map(|t| t.plugins.values());
+    for spec in resolved.plugins.values().chain(tenant_plugins) {
         let context = Arc::new(PluginContext::with_grants(
             &spec.name,
             spec.config.clone(),

@@ -29,10 +29,13 @@ use wasm_exporter_runtime::model::{MetricFamily, MetricType};
 use wasm_exporter_runtime::outcome::{Failure, FailureReason};
 use wasm_exporter_runtime::sandbox::PluginContext;
 
+use std::collections::BTreeMap;
+
 use crate::config::{self, ConfigError, PluginSpec, ResolvedConfig};
 use crate::registry::{FileStamp, PluginState, RegisteredPlugin, Registry};
 use crate::reuse::Results;
 use crate::stats::PluginStats;
+use crate::tenants::Tenants;
 
 /// How long a freshly modified file that fails to load is given to finish
 /// being written before its failure counts, unless told otherwise. Stops a
@@ -87,6 +90,7 @@ struct Status {
 pub struct Reloader {
     runtime: Arc<Runtime>,
     registry: Arc<Registry>,
+    tenants: Arc<Tenants>,
     source: Source,
     defaults: PluginLimits,
     settle: Duration,
@@ -109,6 +113,7 @@ impl Reloader {
         Arc::new(Reloader {
             runtime,
             registry,
+            tenants: Arc::new(Tenants::default()),
             source,
             defaults,
             settle,
@@ -128,6 +133,11 @@ impl Reloader {
     /// The runtime plugins are compiled with.
     pub fn runtime(&self) -> &Arc<Runtime> {
         &self.runtime
+    }
+
+    /// The tenants the configuration describes, as of the last reload.
+    pub fn tenants(&self) -> &Arc<Tenants> {
+        &self.tenants
     }
 
     /// Reads the configuration (or scans the plugins directory) without
@@ -184,24 +194,55 @@ impl Reloader {
     }
 
     async fn reconcile(&self, resolved: &ResolvedConfig) -> ReloadReport {
+        let mut report = self
+            .reconcile_registry(&self.registry, &resolved.plugins, None)
+            .await;
+        let (registries, removed) = self.tenants.update(&resolved.tenants);
+        for tenant in removed {
+            tracing::info!(tenant = %tenant, "tenant removed");
+        }
+        for (registry, spec) in registries {
+            let tenant = self
+                .reconcile_registry(&registry, &spec.plugins, Some(&spec.name))
+                .await;
+            report.loaded.extend(tenant.loaded);
+            report.failed.extend(tenant.failed);
+            report.removed.extend(tenant.removed);
+            report.settling.extend(tenant.settling);
+        }
+        report
+    }
+
+    /// Brings one registry in line with `plugins`; a tenant's plugins are
+    /// reported as `tenant/plugin`.
+    async fn reconcile_registry(
+        &self,
+        registry: &Registry,
+        plugins: &BTreeMap<String, PluginSpec>,
+        tenant: Option<&str>,
+    ) -> ReloadReport {
+        let shown = |name: &str| match tenant {
+            Some(tenant) => format!("{tenant}/{name}"),
+            None => name.to_owned(),
+        };
         let mut report = ReloadReport::default();
-        let snapshot = self.registry.snapshot();
+        let snapshot = registry.snapshot();
         for name in snapshot.keys() {
-            if !resolved.plugins.contains_key(name) {
-                self.registry.unregister(name);
+            if !plugins.contains_key(name) {
+                registry.unregister(name);
                 tracing::info!(plugin = %name, "plugin removed");
-                report.removed.push(name.clone());
+                report.removed.push(shown(name));
             }
         }
         // Which plugins need loading; the others stay as they are.
         let mut pending = Vec::new();
-        for (name, spec) in &resolved.plugins {
+        for (name, spec) in plugins {
             let current = snapshot.get(name).cloned();
             let Ok((len, modified)) = FileStamp::stat(&spec.path) else {
                 if current.is_some() {
-                    self.registry.unregister(name);
+                    registry.unregister(name);
                     tracing::warn!(plugin = %name, path = %spec.path.display(), "plugin file is gone; plugin removed");
-                    report.removed.push(name.clone());
+                    report.removed.push(shown(name));
                 }
                 continue;
             };
@@ -246,10 +287,12 @@ impl Reloader {
         // Loaded side by side, so one slow plugin (a slow `describe`, a
         // large compile) does not hold up the others.
         let runtime = self.runtime.clone();
+        let tenant = tenant.map(str::to_owned);
         let mut loaded: Vec<(Pending, RegisteredPlugin, Result<(), LoadError>)> =
             futures::stream::iter(pending)
                 .map(move |mut p| {
                     let runtime = runtime.clone();
+                    let tenant = tenant.clone();
                     async move {
                         let stats = p.current.as_ref().map(|c| c.stats.clone());
                         let replaces_running = p
@@ -260,6 +303,7 @@ impl Reloader {
                         let (plugin, outcome) = load_spec(
                             &runtime,
                             &p.spec,
+                            tenant.as_deref(),
                             bytes,
                             p.stamp.clone(),
                             stats,
@@ -278,17 +322,17 @@ impl Reloader {
             match outcome {
                 Ok(()) => {
                     plugin.stats.record_reload(Ok(()));
-                    self.registry.register(Arc::new(plugin));
-                    report.loaded.push(name.clone());
+                    registry.register(Arc::new(plugin));
+                    report.loaded.push(shown(name));
                 }
                 Err(e) if recently_modified(p.modified, self.settle) => {
                     tracing::debug!(plugin = %name, error = %e, "plugin file changed moments ago and does not load yet; waiting for it to settle");
-                    report.settling.push(name.clone());
+                    report.settling.push(shown(name));
                 }
                 Err(e) => {
                     let message = e.to_string();
                     plugin.stats.record_reload(Err(&message));
-                    report.failed.push(name.clone());
+                    report.failed.push(shown(name));
                     match &p.current {
                         Some(c)
                             if matches!(c.state, PluginState::Ready(_))
@@ -299,7 +343,7 @@ impl Reloader {
                         }
                         _ => {
                             tracing::error!(plugin = %name, error = %message, "plugin failed to load");
-                            self.registry.register(Arc::new(plugin));
+                            registry.register(Arc::new(plugin));
                         }
                     }
                 }
@@ -495,19 +539,20 @@ async fn smoke_collect(
 /// version. With `smoke`, the new version must also pass [`smoke_test`]
 /// (when it would replace a running version: a plugin with nothing to
 /// replace is served as it is, and its scrapes say how it fails).
+#[allow(clippy::too_many_arguments)]
 pub async fn load_spec(
     runtime: &Arc<Runtime>,
     spec: &PluginSpec,
+    tenant: Option<&str>,
     bytes: Vec<u8>,
     stamp: FileStamp,
     stats: Option<Arc<PluginStats>>,
     smoke: bool,
 ) -> (RegisteredPlugin, Result<(), LoadError>) {
-    let context = Arc::new(PluginContext::with_grants(
-        &spec.name,
-        spec.config.clone(),
-        spec.grants.clone(),
-    ));
+    let context = Arc::new(
+        PluginContext::with_grants(&spec.name, spec.config.clone(), spec.grants.clone())
+            .for_tenant(tenant),
+    );
     let sha256 = stamp.sha256.clone();
     let mut result = load::load_bytes(runtime, &spec.path, bytes, sha256, &context, &spec.limits)
         .await
@@ -522,6 +567,7 @@ pub async fn load_spec(
         Ok(version) => {
             tracing::info!(
                 plugin = %spec.name,
+                tenant = tenant.unwrap_or(""),
                 path = %spec.path.display(),
                 sha256 = %&version.sha256[..12],
                 compile_ms = version.compile_time.as_millis() as u64,

@@ -82,6 +82,9 @@ pub struct ScrapeRequest {
     pub selection: Selection,
     /// Whether to add the host's own `process_*` and build series.
     pub host_series: bool,
+    /// Whether it is a probe (`/probe`): `probe_success` and
+    /// `probe_duration_seconds` are added.
+    pub probe: bool,
 }
 
 /// The result of one scrape.
@@ -132,7 +135,7 @@ pub async fn scrape(snapshot: Arc<PluginMap>, request: Arc<ScrapeRequest>) -> Sc
     // A probe's duration sample is the host's; everything `process` writes
     // is the host's on every page.
     let mut host_samples = process::SAMPLE_NAMES.to_vec();
-    if !request.host_series {
+    if request.probe {
         host_samples.push(probe::DURATION);
     }
     let mut families = merge(&mut outcomes, &mut stale, &host_samples);
@@ -149,7 +152,8 @@ pub async fn scrape(snapshot: Arc<PluginMap>, request: Arc<ScrapeRequest>) -> Sc
     if request.host_series {
         host.push(health::build_family());
         host.extend(process::families());
-    } else {
+    }
+    if request.probe {
         let up = outcomes.iter().all(|o| o.result.is_ok());
         host.extend(probe::families(&families, up, started.elapsed()));
     }

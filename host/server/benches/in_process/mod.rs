@@ -119,8 +119,9 @@ pub fn registry_of(
             modified: None,
             sha256: load::sha256_hex(&bytes),
         };
-        let (plugin, loaded) =
-            rt.block_on(reload::load_spec(runtime, &spec, bytes, stamp, None, false));
+        let (plugin, loaded) = rt.block_on(reload::load_spec(
+            runtime, &spec, None, bytes, stamp, None, false,
+        ));
         loaded.unwrap();
         registry.register(Arc::new(plugin));
     }

@@ -1,0 +1,369 @@
+//! Tenants: registries of their own behind credentials of their own.
+//!
+//! Each tenant of the configuration gets a [`Registry`], served at
+//! `/tenants/NAME/metrics` and `/tenants/NAME/probe`, credentials (SHA-256
+//! digests of bearer tokens, bcrypt basic-auth users) and a bound on its
+//! scrapes in flight. A request for a tenant that does not exist is
+//! answered exactly as one with wrong credentials, after a check of the
+//! same cost, so the endpoints do not tell which tenants exist.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
+
+use hyper::header::{self, HeaderMap};
+use sha2::{Digest, Sha256};
+use tokio::sync::Semaphore;
+
+use wasm_exporter_exposition::model::{Label, MetricFamily, MetricType, Value};
+
+use crate::auth::BasicAuth;
+use crate::config::TenantSpec;
+use crate::registry::Registry;
+
+/// One tenant's counters, kept across changes of its settings.
+#[derive(Debug, Default)]
+pub struct TenantStats {
+    scrapes: AtomicU64,
+    auth_rejections: AtomicU64,
+    limit_rejections: AtomicU64,
+    last_duration_ns: AtomicU64,
+}
+
+impl TenantStats {
+    /// A scrape served, taking `duration` until its exposition was ready.
+    pub fn record_scrape(&self, duration: std::time::Duration) {
+        self.scrapes.fetch_add(1, Ordering::Relaxed);
+        self.last_duration_ns.store(
+            u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+    }
+
+    /// A scrape turned away: past its scrapes in flight.
+    pub fn record_limit(&self) {
+        self.limit_rejections.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// One tenant: its registry, credentials and bound.
+pub struct Tenant {
+    /// Its name.
+    pub name: String,
+    /// Its plugins.
+    pub registry: Arc<Registry>,
+    /// Its scrapes in flight.
+    pub in_flight: Arc<Semaphore>,
+    /// The bound of [`Tenant::in_flight`].
+    pub max_in_flight: usize,
+    /// Its counters.
+    pub stats: Arc<TenantStats>,
+    tokens: Vec<[u8; 32]>,
+    basic: Option<BasicAuth>,
+    decoy_cost: u32,
+    spec: TenantSpec,
+}
+
+impl std::fmt::Debug for Tenant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tenant")
+            .field("name", &self.name)
+            .field("max_in_flight", &self.max_in_flight)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Tenant {
+    /// A tenant as `spec` describes it, serving `registry`.
+    pub fn new(
+        spec: &TenantSpec,
+        registry: Arc<Registry>,
+        stats: Arc<TenantStats>,
+        decoy_cost: u32,
+    ) -> Tenant {
+        let basic = (!spec.basic_auth_users.is_empty()).then(|| {
+            BasicAuth::new(spec.basic_auth_users.clone()).expect("checked by the configuration")
+        });
+        Tenant {
+            name: spec.name.clone(),
+            registry,
+            in_flight: Arc::new(Semaphore::new(spec.max_in_flight)),
+            max_in_flight: spec.max_in_flight,
+            stats,
+            tokens: spec.bearer_token_sha256.clone(),
+            basic,
+            decoy_cost,
+            spec: spec.clone(),
+        }
+    }
+
+    /// Whether its credentials or bound differ from `spec`'s.
+    fn settings_differ(&self, spec: &TenantSpec) -> bool {
+        self.spec.bearer_token_sha256 != spec.bearer_token_sha256
+            || self.spec.basic_auth_users != spec.basic_auth_users
+            || self.spec.max_in_flight != spec.max_in_flight
+    }
+
+    /// Whether the request's `Authorization` header holds one of its
+    /// credentials.
+    pub async fn check(&self, headers: &HeaderMap) -> bool {
+        let authorization = headers.get(header::AUTHORIZATION);
+        if let Some(token) = authorization
+            .and_then(|v| v.to_str().ok())
+            .and_then(bearer_token)
+        {
+            return token_matches(&self.tokens, token);
+        }
+        match &self.basic {
+            Some(basic) => basic.check(authorization).await,
+            None => {
+                decoy(self.decoy_cost).check(authorization).await;
+                false
+            }
+        }
+    }
+}
+
+/// The token of a `Bearer` authorization header.
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
+}
+
+/// Whether the SHA-256 of `token` is one of `digests`, comparing every
+/// digest in full (constant time in the token and in which one matches).
+fn token_matches(digests: &[[u8; 32]], token: &str) -> bool {
+    let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+    let mut found = 0u8;
+    for known in digests {
+        let diff = known
+            .iter()
+            .zip(digest.iter())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b));
+        found |= u8::from(diff == 0);
+    }
+    found == 1
+}
+
+/// Basic auth with one user nobody knows the password of, hashed at
+/// `cost`: what a request for an unknown tenant (or a tenant without
+/// basic-auth users) is checked against, so it costs what a wrong password
+/// costs. One per cost, made when first needed.
+fn decoy(cost: u32) -> Arc<BasicAuth> {
+    static DECOYS: OnceLock<Mutex<BTreeMap<u32, Arc<BasicAuth>>>> = OnceLock::new();
+    let mut decoys = DECOYS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    decoys
+        .entry(cost)
+        .or_insert_with(|| {
+            let mut secret = [0u8; 16];
+            let _ = std::fs::File::open("/dev/urandom")
+                .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut secret));
+            let hash = bcrypt::hash(secret, cost).expect("bcrypt of 16 bytes");
+            Arc::new(
+                BasicAuth::new(BTreeMap::from([(String::new(), hash)]))
+                    .expect("a fresh bcrypt hash"),
+            )
+        })
+        .clone()
+}
+
+/// The bcrypt cost of the first basic-auth user of `specs` (10, the usual
+/// cost, if none): what a decoy check costs.
+fn decoy_cost<'a>(specs: impl IntoIterator<Item = &'a TenantSpec>) -> u32 {
+    specs
+        .into_iter()
+        .flat_map(|spec| spec.basic_auth_users.values())
+        .find_map(|hash| hash.parse::<bcrypt::HashParts>().ok())
+        .map_or(10, |parts| parts.get_cost())
+}
+
+/// What a request for a tenant that does not exist costs: the check a
+/// wrong credential gets. Always false.
+async fn check_unknown(headers: &HeaderMap, cost: u32) -> bool {
+    let authorization = headers.get(header::AUTHORIZATION);
+    if let Some(token) = authorization
+        .and_then(|v| v.to_str().ok())
+        .and_then(bearer_token)
+    {
+        token_matches(&[[0u8; 32]], token);
+        return false;
+    }
+    decoy(cost).check(authorization).await;
+    false
+}
+
+/// The tenants being served, by name; changed by reloads.
+#[derive(Debug, Default)]
+pub struct Tenants {
+    by_name: RwLock<BTreeMap<String, Arc<Tenant>>>,
+    decoy_cost: std::sync::atomic::AtomicU32,
+}
+
+impl Tenants {
+    /// Whether the request carries the credentials of the tenant called
+    /// `name`: the tenant, if so. An unknown tenant costs what a wrong
+    /// credential costs, and is refused the same way.
+    pub async fn authorize(&self, name: &str, headers: &HeaderMap) -> Option<Arc<Tenant>> {
+        match self.get(name) {
+            Some(tenant) => {
+                let ok = tenant.check(headers).await;
+                if !ok {
+                    tenant.stats.auth_rejections.fetch_add(1, Ordering::Relaxed);
+                }
+                ok.then_some(tenant)
+            }
+            None => {
+                let cost = self.decoy_cost.load(std::sync::atomic::Ordering::Relaxed);
+                check_unknown(headers, if cost == 0 { 10 } else { cost }).await;
+                None
+            }
+        }
+    }
+
+    /// The tenant called `name`, if it exists.
+    pub fn get(&self, name: &str) -> Option<Arc<Tenant>> {
+        self.by_name
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(name)
+            .cloned()
+    }
+
+    /// Every tenant, by name.
+    pub fn all(&self) -> Vec<Arc<Tenant>> {
+        self.by_name
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    /// Brings the tenants in line with `specs`: a new tenant gets an empty
+    /// registry, a changed one keeps its registry (and so its plugins'
+    /// state) with its new credentials and bound, a removed one is gone.
+    /// Returns each tenant's registry, for its plugins to be reconciled,
+    /// and the names of the tenants removed.
+    pub fn update<'a>(
+        &self,
+        specs: &'a BTreeMap<String, TenantSpec>,
+    ) -> (Vec<(Arc<Registry>, &'a TenantSpec)>, Vec<String>) {
+        let cost = decoy_cost(specs.values());
+        self.decoy_cost
+            .store(cost, std::sync::atomic::Ordering::Relaxed);
+        let mut by_name = self.by_name.write().unwrap_or_else(|e| e.into_inner());
+        let removed: Vec<String> = by_name
+            .keys()
+            .filter(|name| !specs.contains_key(*name))
+            .cloned()
+            .collect();
+        for name in &removed {
+            by_name.remove(name);
+        }
+        let mut registries = Vec::new();
+        for (name, spec) in specs {
+            let tenant = match by_name.get(name) {
+                Some(current) if !current.settings_differ(spec) && current.decoy_cost == cost => {
+                    current.clone()
+                }
+                Some(current) => {
+                    let tenant = Arc::new(Tenant::new(
+                        spec,
+                        current.registry.clone(),
+                        current.stats.clone(),
+                        cost,
+                    ));
+                    by_name.insert(name.clone(), tenant.clone());
+                    tenant
+                }
+                None => {
+                    let tenant = Arc::new(Tenant::new(
+                        spec,
+                        Arc::new(Registry::new()),
+                        Arc::default(),
+                        cost,
+                    ));
+                    by_name.insert(name.clone(), tenant.clone());
+                    tenant
+                }
+            };
+            registries.push((tenant.registry.clone(), spec));
+        }
+        (registries, removed)
+    }
+
+    /// The tenants' series, for the host's own page (the operator's).
+    pub fn families(&self) -> Vec<MetricFamily> {
+        let tenants = self.all();
+        if tenants.is_empty() {
+            return Vec::new();
+        }
+        let mut scrapes = MetricFamily::new(
+            "wasm_exporter_tenant_scrapes_total",
+            "Scrapes of each tenant served.",
+            MetricType::Counter,
+        );
+        let mut rejections = MetricFamily::new(
+            "wasm_exporter_tenant_rejections_total",
+            "Requests for each tenant refused, by reason: auth (wrong or missing credentials), limit (past max_in_flight).",
+            MetricType::Counter,
+        );
+        let mut duration = MetricFamily::new(
+            "wasm_exporter_tenant_last_scrape_duration_seconds",
+            "How long each tenant's last scrape took until its exposition was ready.",
+            MetricType::Gauge,
+        );
+        let mut in_flight = MetricFamily::new(
+            "wasm_exporter_tenant_scrapes_in_flight",
+            "Scrapes of each tenant being served now.",
+            MetricType::Gauge,
+        );
+        let mut max_in_flight = MetricFamily::new(
+            "wasm_exporter_tenant_max_scrapes_in_flight",
+            "Scrapes of each tenant served at once at most (max_in_flight).",
+            MetricType::Gauge,
+        );
+        for tenant in &tenants {
+            let label = || vec![Label::new("tenant", tenant.name.clone())];
+            let stats = &tenant.stats;
+            let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed) as f64;
+            scrapes.push(label(), Value::Counter(load(&stats.scrapes)));
+            for (reason, counter) in [
+                ("auth", &stats.auth_rejections),
+                ("limit", &stats.limit_rejections),
+            ] {
+                let mut labels = label();
+                labels.push(Label::new("reason", reason));
+                rejections.push(labels, Value::Counter(load(counter)));
+            }
+            duration.push(label(), Value::Gauge(load(&stats.last_duration_ns) / 1e9));
+            let busy = tenant.max_in_flight - tenant.in_flight.available_permits();
+            in_flight.push(label(), Value::Gauge(busy as f64));
+            max_in_flight.push(label(), Value::Gauge(tenant.max_in_flight as f64));
+        }
+        vec![scrapes, rejections, duration, in_flight, max_in_flight]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bearer_tokens_match_by_digest_only() {
+        let digest: [u8; 32] = Sha256::digest(b"s3cret").into();
+        assert!(token_matches(&[[1; 32], digest], "s3cret"));
+        assert!(!token_matches(&[digest], "s3cre"));
+        assert!(!token_matches(&[], "s3cret"));
+        assert_eq!(bearer_token("Bearer abc"), Some("abc"));
+        assert_eq!(bearer_token("bearer  abc "), Some("abc"));
+        assert_eq!(bearer_token("Basic abc"), None);
+        assert_eq!(bearer_token("Bearer "), None);
+    }
+}

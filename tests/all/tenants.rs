@@ -1,0 +1,284 @@
+//! Tenants: each at `/tenants/NAME/metrics` behind its own credentials,
+//! seeing only its own plugins; unknown tenants answered as wrong
+//! credentials; tenants added and removed by reloading; a tenant past its
+//! scrapes in flight answered 503.
+
+use std::process::Command;
+use std::time::Duration;
+
+use crate::common::{
+    Exposition, Host, Response, TempDir, example_plugin, get, run, test_plugin, text,
+};
+
+/// SHA-256 of `token-a` (`printf %s token-a | sha256sum`).
+const TOKEN_A_SHA256: &str = "a70bf50e531ce1a817561f2f5d5b6645d4e806becf58ccc5e8cf6b8045a090a8";
+/// bcrypt("pass-b") at cost 4.
+const PASS_B_HASH: &str = "$2b$04$xMyZ.VMCfu/tm8ZgzNIEMO9zcAhd.jbwjN20YOFCx6OWT.XRYwemG";
+
+fn basic(user: &str, password: &str) -> String {
+    use base64::Engine as _;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    format!("Basic {encoded}")
+}
+
+/// Tenant `a` (a bearer token) and `b` (a basic-auth user), each with a
+/// plugin called `queue` (configured apart) and one of its own, beside the
+/// default registry's `latency`; `extra` is appended (more tenants).
+fn config(extra: &str) -> String {
+    format!(
+        "plugins:
+  - {{ name: latency, path: demo_latency.wasm }}
+tenants:
+  a:
+    auth: {{ bearer_token_sha256: [{TOKEN_A_SHA256}] }}
+    plugins:
+      - {{ name: queue, path: demo_queue.wasm }}
+      - {{ name: settings, path: demo_config.wasm, config: {{ greeting: from-a }} }}
+  b:
+    auth:
+      basic_auth_users: {{ bob: \"{PASS_B_HASH}\" }}
+    plugins:
+      - {{ name: queue, path: demo_queue.wasm }}
+      - {{ name: conf, path: conformance_rust.wasm }}
+{extra}"
+    )
+}
+
+fn plugins_dir(tag: &str) -> TempDir {
+    let dir = TempDir::new(tag);
+    for name in ["demo_latency", "demo_queue", "demo_config"] {
+        dir.add(name, &example_plugin(name));
+    }
+    dir.add("conformance_rust", &test_plugin("conformance_rust"));
+    dir
+}
+
+fn get_as(host: &Host, path: &str, authorization: Option<&str>) -> Response {
+    match authorization {
+        Some(value) => get(&host.url(path), &[("Authorization", value)]),
+        None => get(&host.url(path), &[]),
+    }
+}
+
+/// A response as a client sees it, apart from its date.
+fn shown(response: &Response) -> String {
+    let mut headers: Vec<String> = response
+        .headers
+        .iter()
+        .filter(|(name, _)| name.as_str() != "date")
+        .map(|(name, value)| format!("{name}: {value:?}"))
+        .collect();
+    headers.sort();
+    format!(
+        "{}\n{}\n{}",
+        response.status,
+        headers.join("\n"),
+        response.body
+    )
+}
+
+#[test]
+fn each_tenant_sees_only_its_plugins_behind_its_own_credentials() {
+    let dir = plugins_dir("tenants_matrix");
+    let host = Host::start_config(dir, &config(""), &[]);
+    let a = "Bearer token-a".to_owned();
+    let b = basic("bob", "pass-b");
+    let wrong_password = basic("bob", "pass-a");
+    let credentials = [
+        ("a", Some(a.as_str())),
+        ("b", Some(b.as_str())),
+        ("none", None),
+        ("wrong token", Some("Bearer token-b")),
+        ("wrong password", Some(wrong_password.as_str())),
+    ];
+    let refused = get_as(&host, "/tenants/a/metrics", None);
+    assert_eq!(refused.status, 401);
+    assert_eq!(refused.body, "Unauthorized\n");
+    for endpoint in ["a", "b", "nobody"] {
+        for (who, authorization) in credentials {
+            for kind in ["metrics", "probe?target=x"] {
+                let path = format!("/tenants/{endpoint}/{kind}");
+                let response = get_as(&host, &path, authorization);
+                if who == endpoint && kind == "metrics" {
+                    assert_eq!(response.status, 200, "{who} on {path}: {}", response.body);
+                } else if who == endpoint {
+                    // Its own probe endpoint: in, whatever the probe says.
+                    assert_ne!(response.status, 401, "{who} on {path}");
+                } else {
+                    // Wrong tenant, unknown tenant, wrong or no
+                    // credentials: one answer.
+                    assert_eq!(shown(&response), shown(&refused), "{who} on {path}");
+                }
+            }
+        }
+    }
+
+    // a's page: its two plugins, their health, nothing of b, the default
+    // registry or the host.
+    let page = get_as(&host, "/tenants/a/metrics", Some(&a));
+    let scrape = Exposition::parse(&page.body);
+    assert_eq!(scrape.up("queue"), Some(1.0));
+    assert_eq!(scrape.up("settings"), Some(1.0));
+    assert_eq!(scrape.up("latency"), None, "{}", page.body);
+    assert!(page.body.contains("greeting=\"from-a\"") || page.body.contains("from-a"));
+    for foreign in [
+        "process_",
+        "wasm_exporter_build_info",
+        "wasm_exporter_config_",
+    ] {
+        assert!(
+            !page.body.lines().any(|l| l.starts_with(foreign)),
+            "{foreign} on a tenant's page:\n{}",
+            page.body
+        );
+    }
+    let page_b = get_as(&host, "/tenants/b/metrics", Some(&b)).body;
+    let scrape_b = Exposition::parse(&page_b);
+    assert_eq!(scrape_b.up("queue"), Some(1.0));
+    assert_eq!(scrape_b.up("settings"), None, "{page_b}");
+    // The default registry: its own plugin only.
+    let default = host.scrape();
+    assert_eq!(default.up("latency"), Some(1.0));
+    assert_eq!(default.up("queue"), None);
+    assert_eq!(default.up("settings"), None);
+    let landing = host.get_ok("/");
+    assert!(!landing.contains("settings"), "{landing}");
+
+    // What a tenant's plugin logs carries the tenant.
+    host.wait_for_log(&["conformance collect", "plugin=conf", "tenant=b"]);
+    // The operator's page counts each tenant's scrapes and refusals.
+    let default = host.scrape();
+    let tenant_series = |series: &str| {
+        default
+            .value(series)
+            .unwrap_or_else(|| panic!("no {series}"))
+    };
+    assert!(tenant_series(r#"wasm_exporter_tenant_scrapes_total{tenant="a"}"#) >= 1.0);
+    assert!(
+        tenant_series(r#"wasm_exporter_tenant_rejections_total{tenant="a",reason="auth"}"#) >= 4.0
+    );
+    assert_eq!(
+        tenant_series(r#"wasm_exporter_tenant_rejections_total{tenant="b",reason="limit"}"#),
+        0.0
+    );
+}
+
+#[test]
+fn tenants_come_and_go_with_the_configuration() {
+    let dir = plugins_dir("tenants_reload");
+    let host = Host::start_config(dir, &config(""), &[]);
+    let b = basic("bob", "pass-b");
+    assert_eq!(get_as(&host, "/tenants/b/metrics", Some(&b)).status, 200);
+    let refused = get_as(&host, "/tenants/c/metrics", Some("Bearer token-c"));
+    assert_eq!(refused.status, 401);
+
+    // c added, b removed, a unchanged.
+    // `printf %s token-c | sha256sum`
+    let token_c = "4618883cd3012ea499d728009f5cdd1d39a460cc3457b4cca2dd24aab8a3c922";
+    let changed = config("").replace("  b:\n", "  gone:\n").replace(
+        "tenants:\n",
+        &format!(
+            "tenants:\n  c:\n    auth: {{ bearer_token_sha256: [{token_c}] }}\n    plugins:\n      - {{ name: queue, path: demo_queue.wasm }}\n"
+        ),
+    );
+    std::fs::write(host.dir().join("config.yml"), changed).unwrap();
+    let reload = crate::common::client()
+        .post(host.url("/-/reload"))
+        .send()
+        .unwrap();
+    assert_eq!(reload.status(), 200);
+    let c = get_as(&host, "/tenants/c/metrics", Some("Bearer token-c"));
+    assert_eq!(c.status, 200, "{}", c.body);
+    assert_eq!(Exposition::parse(&c.body).up("queue"), Some(1.0));
+    let gone = get_as(&host, "/tenants/b/metrics", Some(&b));
+    assert_eq!(shown(&gone), shown(&refused));
+    assert_eq!(
+        get_as(&host, "/tenants/a/metrics", Some("Bearer token-a")).status,
+        200
+    );
+}
+
+#[test]
+fn a_tenant_past_its_scrapes_in_flight_gets_503_with_retry_after() {
+    let dir = TempDir::new("tenants_in_flight");
+    dir.add("sleeper", &test_plugin("sleeper"));
+    let config = format!(
+        "tenants:
+  slow:
+    max_in_flight: 1
+    auth: {{ bearer_token_sha256: [{TOKEN_A_SHA256}] }}
+    plugins:
+      - {{ path: sleeper.wasm, limits: {{ timeout: 20s }} }}
+"
+    );
+    let host = Host::start_config(dir, &config, &[]);
+    let url = host.url("/tenants/slow/metrics");
+    // Two overlapping scrapes (each holds for up to the plugin's 20 s):
+    // one of them is turned away at once.
+    let first = {
+        let url = url.clone();
+        std::thread::spawn(move || get(&url, &[("Authorization", "Bearer token-a")]))
+    };
+    std::thread::sleep(Duration::from_millis(200));
+    let second = get(&url, &[("Authorization", "Bearer token-a")]);
+    let first = first.join().unwrap();
+    let (turned_away, served) = if second.status == 503 {
+        (second, first)
+    } else {
+        (first, second)
+    };
+    assert_eq!(turned_away.status, 503, "{}", turned_away.body);
+    assert_eq!(
+        turned_away
+            .headers
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok()),
+        Some("1")
+    );
+    assert_eq!(served.status, 200, "{}", served.body);
+    assert_eq!(
+        host.scrape()
+            .value(r#"wasm_exporter_tenant_rejections_total{tenant="slow",reason="limit"}"#),
+        Some(1.0)
+    );
+}
+
+#[test]
+fn tenant_configuration_errors_name_the_tenant_and_the_field() {
+    let dir = plugins_dir("tenants_errors");
+    for (tenant, expected) in [
+        ("  a:\n    plugins: []\n", "tenants.a.auth: no credentials"),
+        (
+            "  a:\n    auth: { bearer_token_sha256: [token-in-clear] }\n",
+            "tenants.a.auth.bearer_token_sha256[0]: not a SHA-256 digest",
+        ),
+        (
+            "  A:\n    auth: { bearer_token_sha256: [] }\n",
+            "tenants.A: \"A\" is not a valid tenant name",
+        ),
+        (
+            &format!(
+                "  a:\n    auth: {{ bearer_token_sha256: [{TOKEN_A_SHA256}] }}\n    \
+                 grants_ceiling: {{ tcp: [\"127.0.0.1:6379\"] }}\n    plugins:\n      \
+                 - {{ path: demo_queue.wasm, grants: {{ tcp: [\"10.0.0.1:6379\"] }} }}\n"
+            ),
+            "tenants.a.plugins[0].grants.tcp: \"10.0.0.1:6379\" is not in tenants.a.grants_ceiling.tcp",
+        ),
+        (
+            &format!(
+                "  a:\n    auth: {{ bearer_token_sha256: [{TOKEN_A_SHA256}] }}\n    \
+                 plugins:\n      - {{ path: demo_queue.wasm, grants: {{ env: [HOME] }} }}\n"
+            ),
+            "tenants.a.plugins[0].grants.env: \"HOME\" is not in tenants.a.grants_ceiling.env",
+        ),
+    ] {
+        let file = dir.path().join("config.yml");
+        std::fs::write(&file, format!("tenants:\n{tenant}")).unwrap();
+        let output = run(Command::new(crate::common::binary())
+            .arg("check-config")
+            .arg(&file));
+        let report = text(&output);
+        assert!(!output.status.success(), "{tenant}: {report}");
+        assert!(report.contains(expected), "{tenant}:\n{report}");
+    }
+}
