@@ -612,21 +612,22 @@ const TENANTS_PREFIX: &str = "/tenants/";
 /// 401 for a tenant's endpoint: the same for an unknown tenant, wrong
 /// credentials and none at all.
 fn tenant_unauthorized() -> Response<Body> {
-    let mut response = text(StatusCode::UNAUTHORIZED, "Unauthorized\n");
-    response.headers_mut().insert(
-        header::WWW_AUTHENTICATE,
-        HeaderValue::from_static("Bearer, Basic"),
-    );
-    response
+    unauthorized_with("Bearer, Basic")
 }
 
 /// 401, as exporter-toolkit answers it: the same for an unknown user, a
 /// wrong password and no credentials at all.
 fn unauthorized() -> Response<Body> {
+    unauthorized_with("Basic")
+}
+
+/// 401 with the `challenge` a client should answer.
+fn unauthorized_with(challenge: &'static str) -> Response<Body> {
     let mut response = text(StatusCode::UNAUTHORIZED, "Unauthorized\n");
-    response
-        .headers_mut()
-        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic"));
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static(challenge),
+    );
     response
 }
 

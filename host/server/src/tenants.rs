@@ -107,19 +107,32 @@ impl Tenant {
     /// Whether the request's `Authorization` header holds one of its
     /// credentials.
     pub async fn check(&self, headers: &HeaderMap) -> bool {
-        let authorization = headers.get(header::AUTHORIZATION);
-        if let Some(token) = authorization
-            .and_then(|v| v.to_str().ok())
-            .and_then(bearer_token)
-        {
-            return token_matches(&self.tokens, token);
-        }
-        match &self.basic {
-            Some(basic) => basic.check(authorization).await,
-            None => {
-                decoy(self.decoy_cost).check(authorization).await;
-                false
-            }
+        check_credentials(&self.tokens, self.basic.as_ref(), self.decoy_cost, headers).await
+    }
+}
+
+/// Whether the `Authorization` header holds a token whose digest is in
+/// `tokens` or a user of `basic`. Basic credentials without `basic` are
+/// checked against a decoy of `decoy_cost`, so they cost what a wrong
+/// password costs.
+async fn check_credentials(
+    tokens: &[[u8; 32]],
+    basic: Option<&BasicAuth>,
+    decoy_cost: u32,
+    headers: &HeaderMap,
+) -> bool {
+    let authorization = headers.get(header::AUTHORIZATION);
+    if let Some(token) = authorization
+        .and_then(|v| v.to_str().ok())
+        .and_then(bearer_token)
+    {
+        return token_matches(tokens, token);
+    }
+    match basic {
+        Some(basic) => basic.check(authorization).await,
+        None => {
+            decoy(decoy_cost).check(authorization).await;
+            false
         }
     }
 }
@@ -183,21 +196,6 @@ fn decoy_cost<'a>(specs: impl IntoIterator<Item = &'a TenantSpec>) -> u32 {
         .map_or(10, |parts| parts.get_cost())
 }
 
-/// What a request for a tenant that does not exist costs: the check a
-/// wrong credential gets. Always false.
-async fn check_unknown(headers: &HeaderMap, cost: u32) -> bool {
-    let authorization = headers.get(header::AUTHORIZATION);
-    if let Some(token) = authorization
-        .and_then(|v| v.to_str().ok())
-        .and_then(bearer_token)
-    {
-        token_matches(&[[0u8; 32]], token);
-        return false;
-    }
-    decoy(cost).check(authorization).await;
-    false
-}
-
 /// The tenants being served, by name; changed by reloads.
 #[derive(Debug, Default)]
 pub struct Tenants {
@@ -220,7 +218,10 @@ impl Tenants {
             }
             None => {
                 let cost = self.decoy_cost.load(std::sync::atomic::Ordering::Relaxed);
-                check_unknown(headers, if cost == 0 { 10 } else { cost }).await;
+                // The check a wrong credential gets: one digest compared,
+                // or a decoy bcrypt check.
+                let cost = if cost == 0 { 10 } else { cost };
+                check_credentials(&[[0u8; 32]], None, cost, headers).await;
                 None
             }
         }
