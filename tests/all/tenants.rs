@@ -282,3 +282,269 @@ fn tenant_configuration_errors_name_the_tenant_and_the_field() {
         assert!(report.contains(expected), "{tenant}:\n{report}");
     }
 }
+
+/// The tenant `team` of the budget test: a prefix, a series budget of 25
+/// and a fuel budget shared by five plugins; `a`, `b` and `c` return 10
+/// series each, `d_loop` loops, `e_label` sets a `tenant` label.
+const BUDGET_CONFIG: &str = "tenants:
+  team:
+    auth: { bearer_token_sha256: [TOKEN] }
+    metric_prefix: team_
+    budget: { series_per_scrape: 25, fuel_per_scrape: 400000000 }
+    plugins:
+      - { name: a, path: bench_series.wasm, config: { prefix: a, series: 10, labels: 1 } }
+      - { name: b, path: bench_series.wasm, config: { prefix: b, series: 10, labels: 1 } }
+      - { name: c, path: bench_series.wasm, config: { prefix: c, series: 10, labels: 1 } }
+      - { name: d_loop, path: loop.wasm, limits: { timeout: 60s } }
+      - { name: e_label, path: bench_series.wasm, config: { prefix: e, series: 1, labels: 1, first_label: tenant } }
+";
+
+#[test]
+fn a_tenants_scrape_stays_within_its_budget_under_its_prefix() {
+    let dir = TempDir::new("tenants_budget");
+    dir.add("bench_series", &test_plugin("bench_series"));
+    dir.add("loop", &test_plugin("loop"));
+    let host = Host::start_config(dir, &BUDGET_CONFIG.replace("TOKEN", TOKEN_A_SHA256), &[]);
+    let page = get_as(&host, "/tenants/team/metrics", Some("Bearer token-a"));
+    assert_eq!(page.status, 200, "{}", page.body);
+    let scrape = Exposition::parse(&page.body);
+    // Every plugin family under the prefix; the host's health series keep
+    // their names.
+    assert_eq!(scrape.lines_of("team_a_0{").len(), 10, "{}", page.body);
+    assert_eq!(scrape.lines_of("team_b_0{").len(), 10, "{}", page.body);
+    for line in page.body.lines().filter(|l| !l.starts_with('#')) {
+        assert!(
+            line.starts_with("team_") || line.starts_with("wasm_exporter_plugin"),
+            "{line}"
+        );
+    }
+    // a and b fit the 25 series; c does not, in name order.
+    assert_eq!(scrape.up("a"), Some(1.0));
+    assert_eq!(scrape.up("b"), Some(1.0));
+    assert_eq!(scrape.up("c"), Some(0.0));
+    assert_eq!(scrape.failures("c", "too_large"), 1.0);
+    assert!(scrape.lines_of("team_c_").is_empty(), "{}", page.body);
+    // The loop had a fifth of the fuel left by nobody's own limit.
+    assert_eq!(scrape.failures("d_loop", "fuel"), 1.0);
+    let loop_fuel = scrape
+        .value(r#"wasm_exporter_plugin_fuel_consumed{plugin="d_loop"}"#)
+        .expect("fuel of d_loop");
+    assert!(
+        (80_000_000.0..100_000_000.0).contains(&loop_fuel),
+        "{loop_fuel}"
+    );
+    // A plugin cannot label its series as another tenant's.
+    assert_eq!(scrape.failures("e_label", "invalid_output"), 1.0);
+
+    // The operator sees what the scrape took against the budget.
+    let operator = host.scrape();
+    let value = |series: &str| {
+        operator
+            .value(&format!("{series}{{tenant=\"team\"}}"))
+            .unwrap_or_else(|| panic!("no {series}"))
+    };
+    assert_eq!(value("wasm_exporter_tenant_series_budget"), 25.0);
+    assert_eq!(value("wasm_exporter_tenant_last_scrape_series"), 20.0);
+    assert_eq!(
+        value("wasm_exporter_tenant_series_budget_exceeded_total"),
+        1.0
+    );
+    assert_eq!(value("wasm_exporter_tenant_fuel_budget"), 400_000_000.0);
+    let fuel = value("wasm_exporter_tenant_last_scrape_fuel_consumed");
+    assert!((loop_fuel..=400_000_000.0).contains(&fuel), "{fuel}");
+    assert!(value("wasm_exporter_tenant_memory_budget_bytes") > 0.0);
+    assert!(value("wasm_exporter_tenant_last_scrape_memory_peak_bytes") > 0.0);
+    // One tenant and the default registry: half the pool each.
+    let pool = f64::from(wasm_exporter_runtime::limits::DEFAULT_MAX_INSTANCES);
+    assert_eq!(value("wasm_exporter_tenant_instances_budget"), pool / 2.0);
+    assert_eq!(value("wasm_exporter_tenant_instances_in_use"), 0.0);
+}
+
+/// Scrapes `path` as tenant `authorization` `n` times one after another;
+/// the longest, after checking each is served with every plugin up.
+fn slowest_of(host: &Host, path: &str, authorization: &str, n: usize) -> Duration {
+    (0..n)
+        .map(|_| {
+            let started = std::time::Instant::now();
+            let response = get_as(host, path, Some(authorization));
+            let took = started.elapsed();
+            assert_eq!(response.status, 200, "{}", response.body);
+            let scrape = Exposition::parse(&response.body);
+            for plugin in ["one", "two"] {
+                assert_eq!(scrape.up(plugin), Some(1.0), "{}", response.body);
+            }
+            took
+        })
+        .max()
+        .expect("n > 0")
+}
+
+#[test]
+fn a_tenants_slow_plugins_do_not_slow_another_tenant() {
+    let dir = TempDir::new("tenants_fairness");
+    dir.add("sleeper", &test_plugin("sleeper"));
+    dir.add("bench_series", &test_plugin("bench_series"));
+    // `slow` runs eight plugins that sleep to their deadline, four scrapes
+    // at a time (which share each plugin's call): eight instances wanted
+    // of a pool of six. `steady` has a plugin that sleeps 300 ms and one
+    // that answers at once.
+    let config = format!(
+        "tenants:
+  slow:
+    max_in_flight: 4
+    auth: {{ bearer_token_sha256: [{TOKEN_A_SHA256}] }}
+    plugins:
+{slow}
+  steady:
+    auth:
+      basic_auth_users: {{ bob: \"{PASS_B_HASH}\" }}
+    plugins:
+      - {{ name: one, path: sleeper.wasm, config: {{ sleep_ms: 300 }} }}
+      - {{ name: two, path: bench_series.wasm, config: {{ series: 10 }} }}
+",
+        slow = (0..8)
+            .map(|i| format!(
+                "      - {{ name: s{i}, path: sleeper.wasm, limits: {{ timeout: 3s }} }}\n"
+            ))
+            .collect::<String>()
+    );
+    let host = Host::start_config(dir, &config, &["--plugins.max-instances", "6"]);
+    let steady = basic("bob", "pass-b");
+    let path = "/tenants/steady/metrics";
+    const SCRAPES: usize = 10;
+    let alone = slowest_of(&host, path, &steady, SCRAPES);
+
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let load: Vec<_> = (0..4)
+        .map(|_| {
+            let url = host.url("/tenants/slow/metrics");
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let mut served = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let r = get(&url, &[("Authorization", "Bearer token-a")]);
+                    served += usize::from(r.status == 200);
+                }
+                served
+            })
+        })
+        .collect();
+    // The slow tenant holds its whole share before the measure starts.
+    let held = || {
+        host.scrape()
+            .value(r#"wasm_exporter_tenant_instances_in_use{tenant="slow"}"#)
+            .unwrap_or(0.0)
+    };
+    let share = host
+        .scrape()
+        .value(r#"wasm_exporter_tenant_instances_budget{tenant="slow"}"#)
+        .expect("the slow tenant's share");
+    let started = std::time::Instant::now();
+    while held() < share {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the slow tenant never held its share"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let loaded = slowest_of(&host, path, &steady, SCRAPES);
+    let held_during = held();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let slow_served: usize = load.into_iter().map(|t| t.join().unwrap()).sum();
+
+    assert_eq!(
+        share, 2.0,
+        "six instances: two each for slow, steady and the default"
+    );
+    assert!(held_during <= share, "{held_during} instances held by slow");
+    assert!(slow_served > 0, "the slow tenant was served too");
+    assert!(
+        loaded.as_secs_f64() <= 1.5 * alone.as_secs_f64(),
+        "steady's slowest scrape: {loaded:?} beside the slow tenant, {alone:?} alone"
+    );
+}
+
+#[test]
+fn prometheus_scrapes_tenants_with_their_own_credentials() {
+    use crate::prometheus::Prometheus;
+    let dir = plugins_dir("tenants_prometheus");
+    let host = Host::start_config(dir, &config(""), &[]);
+    let address = host
+        .url("")
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned();
+    let job = |name: &str, path: &str, credentials: &str| {
+        format!(
+            "  - job_name: {name}
+    metrics_path: {path}
+{credentials}
+    static_configs: [{{targets: ['{address}']}}]
+"
+        )
+    };
+    let prometheus = Prometheus::start(
+        &[
+            job(
+                "a",
+                "/tenants/a/metrics",
+                "    authorization: { credentials: token-a }",
+            ),
+            job(
+                "b",
+                "/tenants/b/metrics",
+                "    basic_auth: { username: bob, password: pass-b }",
+            ),
+            job(
+                "a_with_b",
+                "/tenants/a/metrics",
+                "    basic_auth: { username: bob, password: pass-b }",
+            ),
+        ]
+        .concat(),
+    );
+    let up = prometheus.eventually("every job scraped", Duration::from_secs(30), || {
+        let up = prometheus.by_job("up")?;
+        if up.len() == 3 {
+            Ok(up)
+        } else {
+            Err(format!("up: {up:?}"))
+        }
+    });
+    assert_eq!(up["a"], 1.0, "{up:?}");
+    assert_eq!(up["b"], 1.0, "{up:?}");
+    assert_eq!(
+        up["a_with_b"], 0.0,
+        "b's credentials on a's endpoint: {up:?}"
+    );
+    // Each job holds its tenant's plugins, and none of the other's.
+    let plugins = |job: &str| -> Result<Vec<String>, String> {
+        let mut names: Vec<String> = prometheus
+            .query(&format!("wasm_exporter_plugin_up{{job=\"{job}\"}} == 1"))?
+            .into_iter()
+            .filter_map(|(labels, _)| labels.get("plugin").cloned())
+            .collect();
+        names.sort();
+        Ok(names)
+    };
+    let a = prometheus.eventually("a's plugins", Duration::from_secs(30), || {
+        plugins("a").and_then(|p| {
+            if p.len() == 2 {
+                Ok(p)
+            } else {
+                Err(format!("{p:?}"))
+            }
+        })
+    });
+    assert_eq!(a, ["queue", "settings"]);
+    let b = prometheus.eventually("b's plugins", Duration::from_secs(30), || {
+        plugins("b").and_then(|p| {
+            if p.len() == 2 {
+                Ok(p)
+            } else {
+                Err(format!("{p:?}"))
+            }
+        })
+    });
+    assert_eq!(b, ["conf", "queue"]);
+}

@@ -418,6 +418,7 @@ fn tiny_limits() -> impl Strategy<Value = OutputLimits> {
                 max_buckets: buckets,
                 max_quantiles: quantiles,
                 max_states: states,
+                reserved_label: None,
             }
         ),
     ]

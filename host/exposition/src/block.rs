@@ -130,6 +130,23 @@ impl Block {
         self.keys.extend_from_slice(&other.keys);
     }
 
+    /// The same family with `prefix` put before its name (a tenant's
+    /// metric-name prefix): every sample line starts with the family's
+    /// name, so each line gets the prefix in front. `prefix` must make a
+    /// valid name of a valid one (letters, digits, `_` and `:`, not
+    /// starting with a digit).
+    pub fn prefixed(mut self, prefix: &str) -> Block {
+        if prefix.is_empty() {
+            return self;
+        }
+        self.name.insert_str(0, prefix);
+        self.lines = prefix_lines(&self.lines, prefix.as_bytes(), &mut self.starts);
+        if let Some(text) = &self.text_lines {
+            self.text_lines = Some(prefix_lines(text, prefix.as_bytes(), &mut []));
+        }
+        self
+    }
+
     /// Appends the family in `format`: its metadata, then its lines.
     pub fn write(&self, out: &mut Vec<u8>, format: Format) {
         if self.is_empty() {
@@ -183,6 +200,24 @@ impl Block {
             + self.starts.capacity() * size_of::<u32>();
         bytes as u64
     }
+}
+
+/// `lines` with `prefix` before each line, and each of `starts` (offsets
+/// of line starts, ascending) moved to where its line now starts.
+fn prefix_lines(lines: &[u8], prefix: &[u8], starts: &mut [u32]) -> Vec<u8> {
+    let count = lines.iter().filter(|&&b| b == b'\n').count();
+    let mut out = Vec::with_capacity(lines.len() + count * prefix.len());
+    let mut starts = starts.iter_mut().peekable();
+    let mut old = 0usize;
+    for line in lines.split_inclusive(|&b| b == b'\n') {
+        while let Some(start) = starts.next_if(|s| **s as usize <= old) {
+            *start = u32::try_from(out.len()).unwrap_or(u32::MAX);
+        }
+        out.extend_from_slice(prefix);
+        out.extend_from_slice(line);
+        old += line.len();
+    }
+    out
 }
 
 /// Checks one source's families ([`crate::validate::validate_until`])
@@ -241,6 +276,42 @@ mod tests {
                     encode(std::slice::from_ref(&family), format),
                     "{name} in {format:?}"
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn a_prefixed_block_is_the_block_of_the_renamed_family() {
+        let mut histogram = MetricFamily::new("wait_seconds", "Waits.", MetricType::Histogram);
+        histogram.push(
+            vec![Label::new("queue", "a")],
+            Value::Histogram(crate::model::Histogram {
+                buckets: vec![
+                    crate::model::Bucket {
+                        upper_bound: 1.0,
+                        count: 2,
+                    },
+                    crate::model::Bucket {
+                        upper_bound: f64::INFINITY,
+                        count: 3,
+                    },
+                ],
+                count: 3,
+                sum: 4.5,
+            }),
+        );
+        for family in [
+            counter("jobs", &[("a", 1.0), ("b\"\n", 2.5)]),
+            counter("jobs_total", &[("a", 1.0)]),
+            histogram,
+        ] {
+            let mut renamed = family.clone();
+            renamed.name = format!("team_a_{}", family.name);
+            let prefixed = Block::of(&family).prefixed("team_a_");
+            let expected = Block::of(&renamed);
+            assert_eq!(prefixed, expected, "{}", family.name);
+            for i in 0..prefixed.len() {
+                assert!(prefixed.show_series(i).starts_with("team_a_"));
             }
         }
     }

@@ -61,6 +61,9 @@ pub struct OutputLimits {
     pub max_quantiles: u64,
     /// See [`DEFAULT_MAX_STATES`].
     pub max_states: u64,
+    /// A label name the host keeps for itself (`tenant`, for a tenant's
+    /// plugins): a series carrying it is invalid.
+    pub reserved_label: Option<&'static str>,
 }
 
 impl Default for OutputLimits {
@@ -72,6 +75,7 @@ impl Default for OutputLimits {
             max_buckets: DEFAULT_MAX_BUCKETS,
             max_quantiles: DEFAULT_MAX_QUANTILES,
             max_states: DEFAULT_MAX_STATES,
+            reserved_label: None,
         }
     }
 }
@@ -290,7 +294,7 @@ pub(crate) fn validate_keyed<S: Text>(
             keys.push(Vec::with_capacity(family.metrics.len()));
             keys.last_mut().expect("just pushed")
         });
-        match check_series(family, &mut clock, family_keys) {
+        match check_series(family, limits.reserved_label, &mut clock, family_keys) {
             Ok(()) => {}
             Err(Stop::Invalid(m)) => return Err(invalid(format!("family {:?}: {m}", family.name))),
             Err(Stop::Deadline) => {
@@ -523,6 +527,7 @@ pub fn show_labels<S: Text>(labels: &[Label<S>]) -> String {
 
 fn check_series<S: Text>(
     family: &MetricFamily<S>,
+    host_label: Option<&str>,
     clock: &mut Clock,
     mut keys: Option<&mut Vec<u64>>,
 ) -> Result<(), Stop> {
@@ -562,6 +567,12 @@ fn check_series<S: Text>(
                 return Err(format!(
                     "label name {name:?} is reserved in a {} family",
                     family.type_.as_str()
+                )
+                .into());
+            }
+            if Some(name) == host_label {
+                return Err(format!(
+                    "label name {name:?} is reserved: the host sets it, a plugin cannot"
                 )
                 .into());
             }
@@ -958,6 +969,27 @@ mod tests {
             RejectionKind::InvalidOutput,
             "also written",
         );
+    }
+
+    #[test]
+    fn a_label_the_host_keeps_is_refused_only_where_it_keeps_it() {
+        let limits = OutputLimits {
+            reserved_label: Some("tenant"),
+            ..OutputLimits::default()
+        };
+        let failure = validate(&mut vec![gauge("g", &[&[("tenant", "b")]])], &limits).unwrap_err();
+        assert_eq!(failure.kind, RejectionKind::InvalidOutput);
+        assert!(
+            failure.message.contains("\"tenant\" is reserved"),
+            "{}",
+            failure.message
+        );
+        validate(&mut vec![gauge("g", &[&[("tenants", "b")]])], &limits).unwrap();
+        validate(
+            &mut vec![gauge("g", &[&[("tenant", "b")]])],
+            &OutputLimits::default(),
+        )
+        .unwrap();
     }
 
     #[test]

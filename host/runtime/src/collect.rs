@@ -20,6 +20,7 @@ use crate::instance::{self, Allowance, Called};
 use crate::limits::PluginLimits;
 use crate::load::PluginVersion;
 use crate::outcome::{Failure, FailureReason, Outcome};
+use crate::pool::Share;
 use crate::read::{Checked, InPlace, Reading};
 use crate::sandbox::PluginContext;
 
@@ -30,6 +31,8 @@ pub struct CollectInput {
     pub target: Option<String>,
     /// The other parameters of a `/probe` request.
     pub params: Vec<(String, String)>,
+    /// The share of the pool the calls draw from: their tenant's.
+    pub share: Option<Share>,
 }
 
 /// Runs `collect` of `version` once, in a fresh store, and validates the
@@ -59,6 +62,7 @@ pub async fn collect(
         time_allowed,
         result_bytes: limits.result_bytes(),
         probe_host,
+        share: input.share.as_ref(),
     };
     let Called {
         result,

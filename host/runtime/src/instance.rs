@@ -30,7 +30,7 @@ use crate::engine::{EPOCH_TICK_MS, Runtime};
 use crate::grants::Host;
 use crate::limits::PluginLimits;
 use crate::outcome::{Failure, FailureReason, root_message};
-use crate::pool::Needs;
+use crate::pool::{Needs, Share};
 use crate::read::{InPlace, Reading};
 use crate::sandbox::{HostWork, MemoryMeter, PluginContext, Reach, Sandbox};
 
@@ -121,6 +121,9 @@ pub struct Allowance<'a> {
     /// The target of the probe this call answers, when the plugin is
     /// granted its probe's target.
     pub probe_host: Option<Host>,
+    /// The share of the pool its tenant's calls draw from, if it serves a
+    /// tenant.
+    pub share: Option<&'a Share>,
 }
 
 /// What one call came to.
@@ -161,6 +164,30 @@ pub async fn call<E: Export>(
         memory_peak_bytes: 0,
         reservation: None,
     };
+    // All the call may take, at once: its linear memory up to the cap and
+    // its result up to the copy limit. Taken whole, so no call holds part
+    // of the budget while it waits for more.
+    let most = limits.memory_bytes.saturating_add(allowance.result_bytes);
+    // Its tenant's share first, then the pool, then the budget: always in
+    // this order.
+    let _share = match allowance.share {
+        None => None,
+        Some(share) => match share.take(most, deadline).await {
+            Some(held) => Some(held),
+            None => {
+                return not_run(waited(
+                    started,
+                    format!(
+                        "a plugin instance of its tenant's share ({} instances, {} bytes; {} and {} in use)",
+                        share.instances(),
+                        share.memory_bytes(),
+                        share.instances_in_use(),
+                        share.memory_in_use_bytes()
+                    ),
+                ));
+            }
+        },
+    };
     let Some(_slots) = runtime.slots().take(needs, deadline).await else {
         return not_run(waited(
             started,
@@ -170,10 +197,6 @@ pub async fn call<E: Export>(
             ),
         ));
     };
-    // All the call may take, at once: its linear memory up to the cap and
-    // its result up to the copy limit. Taken whole, so no call holds part
-    // of the budget while it waits for more.
-    let most = limits.memory_bytes.saturating_add(allowance.result_bytes);
     let Some(mut reservation) = runtime.budget().reserve(most, deadline).await else {
         return not_run(waited(
             started,

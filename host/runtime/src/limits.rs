@@ -145,6 +145,9 @@ pub struct PluginLimits {
     pub max_quantiles: u64,
     /// See [`DEFAULT_MAX_STATES`].
     pub max_states: u64,
+    /// A label name its series may not carry, because the host keeps it
+    /// (`tenant`, for a tenant's plugins).
+    pub reserved_label: Option<&'static str>,
 }
 
 impl Default for PluginLimits {
@@ -159,6 +162,7 @@ impl Default for PluginLimits {
             max_buckets: DEFAULT_MAX_BUCKETS,
             max_quantiles: DEFAULT_MAX_QUANTILES,
             max_states: DEFAULT_MAX_STATES,
+            reserved_label: None,
         }
     }
 }
@@ -188,6 +192,7 @@ impl PluginLimits {
             max_buckets: self.max_buckets,
             max_quantiles: self.max_quantiles,
             max_states: self.max_states,
+            reserved_label: self.reserved_label,
         }
     }
 }

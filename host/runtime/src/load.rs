@@ -195,6 +195,7 @@ async fn load_here(
             .min(Duration::from_millis(DESCRIBE_TIMEOUT_MS)),
         result_bytes: MAX_DESCRIBE_BYTES,
         probe_host: None,
+        share: None,
     };
     let descriptors = instance::call(runtime, &pre, needs, context, allowance, Describe)
         .await

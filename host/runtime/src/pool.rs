@@ -14,6 +14,8 @@ use std::time::Instant;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use crate::budget::{MemoryBudget, Reservation};
+
 /// Linear memories one component may have (most have one; a language
 /// runtime may bring a few).
 pub const MAX_MEMORIES_PER_COMPONENT: u32 = 8;
@@ -112,6 +114,75 @@ impl Slots {
     }
 }
 
+/// One tenant's share of the pool's instances and of the host's memory
+/// budget: what its calls may hold at once, so no tenant can take every
+/// slot, or all the memory, and make the others wait. A call takes from
+/// its share first, then from the pool ([`Slots::take`]) and the budget;
+/// always in that order, so calls never wait on each other in a circle.
+#[derive(Debug, Clone)]
+pub struct Share {
+    instances: Arc<Semaphore>,
+    instances_total: u32,
+    memory: MemoryBudget,
+}
+
+/// What one call holds of its share, given back when dropped.
+#[derive(Debug)]
+pub struct ShareHeld {
+    _instance: OwnedSemaphorePermit,
+    _memory: Reservation,
+}
+
+impl Share {
+    /// A share of `instances` instances (at least one) and `memory_bytes`.
+    pub fn new(instances: u32, memory_bytes: u64) -> Self {
+        let instances = instances.max(1);
+        Share {
+            instances: Arc::new(Semaphore::new(instances as usize)),
+            instances_total: instances,
+            memory: MemoryBudget::new(memory_bytes),
+        }
+    }
+
+    /// Instances it holds at most.
+    pub fn instances(&self) -> u32 {
+        self.instances_total
+    }
+
+    /// Instances its calls hold now.
+    pub fn instances_in_use(&self) -> u32 {
+        self.instances_total - self.instances.available_permits() as u32
+    }
+
+    /// Bytes of the memory budget it holds at most.
+    pub fn memory_bytes(&self) -> u64 {
+        self.memory.total_bytes()
+    }
+
+    /// Bytes its calls hold now.
+    pub fn memory_in_use_bytes(&self) -> u64 {
+        self.memory.reserved_bytes()
+    }
+
+    /// Takes one instance and `memory_bytes` (at most the whole share),
+    /// waiting in line until `deadline`; `None` if they were not free by
+    /// then.
+    pub async fn take(&self, memory_bytes: u64, deadline: Instant) -> Option<ShareHeld> {
+        let instance = tokio::time::timeout_at(
+            tokio::time::Instant::from(deadline),
+            self.instances.clone().acquire_owned(),
+        )
+        .await
+        .ok()?
+        .ok()?;
+        let memory = self.memory.reserve(memory_bytes, deadline).await?;
+        Some(ShareHeld {
+            _instance: instance,
+            _memory: memory,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,6 +220,33 @@ mod tests {
             tokio::task::yield_now().await;
             drop(held);
             assert!(waiter.await.unwrap(), "the waiter gets the slot given back");
+        });
+    }
+
+    #[test]
+    fn a_share_bounds_its_own_calls_only() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let share = Share::new(2, 1 << 20);
+            let soon = || Instant::now() + Duration::from_millis(30);
+            let a = share.take(1 << 10, soon()).await.expect("free");
+            let _b = share.take(1 << 10, soon()).await.expect("free");
+            assert_eq!(share.instances_in_use(), 2);
+            assert!(share.take(1 << 10, soon()).await.is_none(), "share spent");
+            let other = Share::new(2, 1 << 20);
+            assert!(
+                other.take(1 << 10, soon()).await.is_some(),
+                "another share is untouched"
+            );
+            drop(a);
+            assert_eq!(share.instances_in_use(), 1);
+            // Memory is bounded too: the whole share, then nothing more.
+            let memory = Share::new(4, 1 << 20);
+            let _all = memory.take(1 << 20, soon()).await.expect("free");
+            assert!(memory.take(1 << 10, soon()).await.is_none(), "memory spent");
         });
     }
 }

@@ -38,6 +38,12 @@
 //!     auth: { bearer_token_sha256: [<hex>], basic_auth_users: { u: <bcrypt> } }
 //!     grants_ceiling: { tcp: ["10.0.4.7:6379"] }
 //!     max_in_flight: 4
+//!     metric_prefix: payments_   # put before every family name of its plugins
+//!     budget:             # one scrape of it, its plugins together
+//!       fuel_per_scrape: 2000000000          # shared among its plugins
+//!       memory_bytes_per_scrape: 134217728   # shared among its plugins
+//!       series_per_scrape: 20000             # past it: too_large, by name
+//!       instances: 16     # of --plugins.max-instances (default: an even split)
 //!     plugins: [ { path: redis.wasm, grants: { tcp: ["10.0.4.7:6379"] } } ]
 //! ```
 //!
@@ -55,6 +61,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use wasm_exporter_exposition::validate::{RESERVED_PREFIX, is_metric_name};
 use wasm_exporter_runtime::grants::{
     Endpoint, FileGrant, Grants, UrlPrefix, env_name, statfs_path,
 };
@@ -124,9 +131,29 @@ pub struct TenantEntry {
     /// Scrapes of this tenant served at once; past it 503 (default 4).
     #[serde(default)]
     pub max_in_flight: Option<usize>,
+    /// Put before the name of every family its plugins return.
+    #[serde(default)]
+    pub metric_prefix: Option<String>,
+    /// What one scrape of it may take, its plugins together.
+    #[serde(default)]
+    pub budget: TenantBudgetEntry,
     /// Its plugins, as in `plugins` (paths relative to this file).
     #[serde(default)]
     pub plugins: Vec<PluginEntry>,
+}
+
+/// A tenant's budget as written; every field optional.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct TenantBudgetEntry {
+    /// Fuel its plugins burn in one scrape, in all.
+    pub fuel_per_scrape: Option<u64>,
+    /// Linear memory its plugins may grow to in one scrape, in all.
+    pub memory_bytes_per_scrape: Option<u64>,
+    /// Series one scrape of it may return.
+    pub series_per_scrape: Option<u64>,
+    /// Plugin instances its scrapes hold at once, of `--plugins.max-instances`.
+    pub instances: Option<u32>,
 }
 
 /// A tenant's credentials as written: secrets only as hashes.
@@ -382,9 +409,36 @@ pub struct TenantSpec {
     pub basic_auth_users: BTreeMap<String, String>,
     /// Scrapes served at once.
     pub max_in_flight: usize,
+    /// Put before the name of every family its plugins return.
+    pub metric_prefix: Option<String>,
+    /// What one scrape of it may take.
+    pub budget: TenantBudget,
     /// Its plugins, by name.
     pub plugins: BTreeMap<String, PluginSpec>,
 }
+
+/// What one scrape of a tenant may take, its plugins together. The fuel
+/// and memory are shared among its plugins when it is loaded (each
+/// plugin's own limit is at most its share), so a scrape can never take
+/// more; the series are counted as the scrape's results come in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TenantBudget {
+    /// Fuel (its `fuel_per_scrape`, or the sum of its plugins' fuel).
+    pub fuel: u64,
+    /// Linear memory in bytes (its `memory_bytes_per_scrape`, or the sum
+    /// of its plugins' caps).
+    pub memory_bytes: u64,
+    /// Series (its `series_per_scrape`, or the sum of its plugins'
+    /// `max_series`).
+    pub series: u64,
+    /// Plugin instances held at once, if it says; otherwise an even split
+    /// of the pool among the tenants and the default registry.
+    pub instances: Option<u32>,
+}
+
+/// The label a tenant's plugins may not set: a tenant's series are its
+/// own, and a plugin must not pass them off as another's.
+pub const TENANT_LABEL: &str = "tenant";
 
 /// Scrapes of one tenant served at once, unless its `max_in_flight` says.
 pub const DEFAULT_TENANT_MAX_IN_FLIGHT: usize = 4;
@@ -983,12 +1037,20 @@ fn resolve_tenant(
         default_grants: &Grants::default(),
         ceiling: Some((&ceiling, &ceiling_name)),
     };
+    if let Some(prefix) = &entry.metric_prefix
+        && let Err(m) = check_metric_prefix(prefix)
+    {
+        return Err(err("metric_prefix", m));
+    }
     let mut plugins = BTreeMap::new();
+    let mut own_limits = BTreeMap::new();
     for (i, plugin) in entry.plugins.iter().enumerate() {
         let at = format!("plugins[{i}]");
-        let spec = resolve_plugin(plugin, &scope, base_dir, &|field, _, m| {
+        let mut spec = resolve_plugin(plugin, &scope, base_dir, &|field, _, m| {
             err(&format!("{at}.{field}"), m)
         })?;
+        spec.limits.reserved_label = Some(TENANT_LABEL);
+        own_limits.insert(spec.name.clone(), &plugin.limits);
         if plugins.contains_key(&spec.name) {
             return Err(err(
                 &format!("{at}.name"),
@@ -997,13 +1059,142 @@ fn resolve_tenant(
         }
         plugins.insert(spec.name.clone(), spec);
     }
+    let budget = tenant_budget(&entry.budget, &own_limits, &mut plugins, err)?;
     Ok(TenantSpec {
         name: name.to_owned(),
         bearer_token_sha256: tokens,
         basic_auth_users: auth.basic_auth_users.clone(),
         max_in_flight,
+        metric_prefix: entry.metric_prefix.clone().filter(|p| !p.is_empty()),
+        budget,
         plugins,
     })
+}
+
+/// Whether `prefix` makes a valid metric name of every valid one, and
+/// none of the host's.
+fn check_metric_prefix(prefix: &str) -> Result<(), String> {
+    if !prefix.is_empty() && !is_metric_name(prefix) {
+        return Err(format!(
+            "{prefix:?} is not a metric-name prefix (letters, digits, _ and :, not starting with a digit)"
+        ));
+    }
+    if prefix.starts_with("__") || prefix.starts_with(RESERVED_PREFIX) {
+        return Err(format!(
+            "{prefix:?}: names starting with __ or {RESERVED_PREFIX} are reserved"
+        ));
+    }
+    Ok(())
+}
+
+/// A tenant's budget, its fuel and memory shared among its `plugins`
+/// (`own`: the limits each wrote, by name).
+fn tenant_budget(
+    written: &TenantBudgetEntry,
+    own: &BTreeMap<String, &LimitOverrides>,
+    plugins: &mut BTreeMap<String, PluginSpec>,
+    err: &dyn Fn(&str, String) -> ConfigError,
+) -> Result<TenantBudget, ConfigError> {
+    if written.instances == Some(0) {
+        return Err(err("budget.instances", "must be more than 0".into()));
+    }
+    // Which plugins set their own limit (`own` is by name, as `plugins`).
+    let fuel_own = own.values().map(|l| l.fuel.is_some());
+    let memory_own = own.values().map(|l| l.memory_bytes.is_some());
+    let fuel = share_budget(
+        written.fuel_per_scrape,
+        plugins
+            .values_mut()
+            .map(|p| &mut p.limits.fuel)
+            .zip(fuel_own),
+        "fuel_per_scrape",
+        "fuel",
+        err,
+    )?;
+    let memory_bytes = share_budget(
+        written.memory_bytes_per_scrape,
+        plugins
+            .values_mut()
+            .map(|p| &mut p.limits.memory_bytes)
+            .zip(memory_own),
+        "memory_bytes_per_scrape",
+        "memory_bytes",
+        err,
+    )?;
+    let series = match written.series_per_scrape {
+        Some(0) => {
+            return Err(err(
+                "budget.series_per_scrape",
+                "must be more than 0".into(),
+            ));
+        }
+        Some(n) => {
+            for plugin in plugins.values_mut() {
+                plugin.limits.max_series = plugin.limits.max_series.min(n);
+            }
+            n
+        }
+        None => plugins.values().map(|p| p.limits.max_series).sum(),
+    };
+    Ok(TenantBudget {
+        fuel,
+        memory_bytes,
+        series,
+        instances: written.instances,
+    })
+}
+
+/// Shares `total` (a tenant's budget of one kind per scrape) among its
+/// plugins' `limits` (each with whether the plugin set it itself): one
+/// that set its own keeps it; the others share what is left evenly, each
+/// keeping less if it had less. The budget in effect: `total`, or without
+/// one, the sum of the limits.
+fn share_budget<'a>(
+    total: Option<u64>,
+    limits: impl Iterator<Item = (&'a mut u64, bool)>,
+    field: &str,
+    kind: &str,
+    err: &dyn Fn(&str, String) -> ConfigError,
+) -> Result<u64, ConfigError> {
+    let limits: Vec<(&mut u64, bool)> = limits.collect();
+    let Some(total) = total else {
+        return Ok(limits.iter().map(|(l, _)| **l).fold(0, u64::saturating_add));
+    };
+    let field = format!("budget.{field}");
+    if total == 0 {
+        return Err(err(&field, "must be more than 0".into()));
+    }
+    let asked: u64 = limits
+        .iter()
+        .filter(|(_, own)| *own)
+        .map(|(l, _)| **l)
+        .fold(0, u64::saturating_add);
+    if asked > total {
+        return Err(err(
+            &field,
+            format!("{total} is less than the {asked} its plugins' own limits.{kind} ask for"),
+        ));
+    }
+    let sharing = limits.iter().filter(|(_, own)| !own).count() as u64;
+    if sharing == 0 {
+        return Ok(total);
+    }
+    let each = (total - asked) / sharing;
+    if each == 0 {
+        return Err(err(
+            &field,
+            format!(
+                "{total} leaves nothing for the plugins without limits.{kind} of their own, \
+                 once those with their own have {asked}"
+            ),
+        ));
+    }
+    for (limit, own) in limits {
+        if !own {
+            *limit = (*limit).min(each);
+        }
+    }
+    Ok(total)
 }
 
 fn read_secret(secret: &SecretRef, base_dir: &Path) -> Result<String, String> {
@@ -1165,6 +1356,100 @@ mod tests {
             r.watch_dirs,
             vec![PathBuf::from("/plugins"), PathBuf::from("/plugins/sub")]
         );
+    }
+
+    /// A tenant `t` with `rest` (budget, prefix, plugins) after its
+    /// credentials.
+    fn tenant(rest: &str) -> String {
+        format!(
+            "tenants:\n  t:\n    auth: {{ bearer_token_sha256: [{}] }}\n{rest}",
+            "ab".repeat(32)
+        )
+    }
+
+    #[test]
+    fn a_tenants_fuel_and_memory_are_shared_among_its_plugins() {
+        let r = resolve_text(&tenant(
+            "    budget: { fuel_per_scrape: 1000, memory_bytes_per_scrape: 40000000, series_per_scrape: 70 }\n    \
+             plugins:\n      - { path: a.wasm, limits: { fuel: 400 } }\n      \
+             - { path: b.wasm }\n      - { path: c.wasm, limits: { memory_bytes: 100 } }\n",
+        ))
+        .unwrap();
+        let t = &r.tenants["t"];
+        let fuel: Vec<u64> = t.plugins.values().map(|p| p.limits.fuel).collect();
+        // a keeps its own 400; b and c share the 600 left.
+        assert_eq!(fuel, [400, 300, 300]);
+        let memory: Vec<u64> = t.plugins.values().map(|p| p.limits.memory_bytes).collect();
+        assert_eq!(memory, [19_999_950, 19_999_950, 100]);
+        assert!(t.plugins.values().all(|p| p.limits.max_series == 70));
+        assert!(
+            t.plugins
+                .values()
+                .all(|p| p.limits.reserved_label == Some(TENANT_LABEL))
+        );
+        assert_eq!(
+            t.budget,
+            TenantBudget {
+                fuel: 1000,
+                memory_bytes: 40_000_000,
+                series: 70,
+                instances: None,
+            }
+        );
+        // Without a budget: the sum of the plugins' own limits, which a
+        // share never raises.
+        let r = resolve_text(&tenant(
+            "    plugins:\n      - { path: a.wasm, limits: { fuel: 400 } }\n      - { path: b.wasm }\n",
+        ))
+        .unwrap();
+        let default_fuel = PluginLimits::default().fuel;
+        assert_eq!(r.tenants["t"].budget.fuel, 400 + default_fuel);
+        let r = resolve_text(&tenant(
+            "    budget: { fuel_per_scrape: 1000000000000 }\n    plugins:\n      - { path: b.wasm }\n",
+        ))
+        .unwrap();
+        assert_eq!(r.tenants["t"].plugins["b"].limits.fuel, default_fuel);
+        // The default registry is untouched.
+        assert_eq!(r.plugins.len(), 0);
+    }
+
+    #[test]
+    fn a_budget_its_plugins_cannot_fit_names_the_tenant_and_the_field() {
+        let e = error(&tenant(
+            "    budget: { fuel_per_scrape: 100 }\n    plugins:\n      - { path: a.wasm, limits: { fuel: 400 } }\n",
+        ));
+        assert_eq!(e.field.as_deref(), Some("tenants.t.budget.fuel_per_scrape"));
+        assert!(e.message.contains("less than the 400"), "{e}");
+        let e = error(&tenant(
+            "    budget: { memory_bytes_per_scrape: 100 }\n    plugins:\n      \
+             - { path: a.wasm, limits: { memory_bytes: 100 } }\n      - { path: b.wasm }\n",
+        ));
+        assert_eq!(
+            e.field.as_deref(),
+            Some("tenants.t.budget.memory_bytes_per_scrape")
+        );
+        assert!(e.message.contains("leaves nothing"), "{e}");
+        for (budget, field) in [
+            ("{ series_per_scrape: 0 }", "series_per_scrape"),
+            ("{ instances: 0 }", "instances"),
+            ("{ fuel_per_scrape: 0 }", "fuel_per_scrape"),
+        ] {
+            let e = error(&tenant(&format!("    budget: {budget}\n")));
+            assert_eq!(
+                e.field.as_deref(),
+                Some(format!("tenants.t.budget.{field}").as_str())
+            );
+        }
+        for prefix in ["9lives_", "a-b_", "wasm_exporter_", "__x"] {
+            let e = error(&tenant(&format!("    metric_prefix: \"{prefix}\"\n")));
+            assert_eq!(
+                e.field.as_deref(),
+                Some("tenants.t.metric_prefix"),
+                "{prefix}"
+            );
+        }
+        let r = resolve_text(&tenant("    metric_prefix: team_a_\n")).unwrap();
+        assert_eq!(r.tenants["t"].metric_prefix.as_deref(), Some("team_a_"));
     }
 
     #[test]

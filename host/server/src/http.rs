@@ -36,7 +36,7 @@ use crate::connections::{Closed, Connection, Connections, Timeouts, Watched};
 use crate::registry::Registry;
 use crate::reload::Reloader;
 use crate::scrape::{self, ScrapeRequest, Selection};
-use crate::tenants::Tenant;
+use crate::tenants::{ScrapeCost, Tenant};
 use crate::web_config::{WebConfig, WebSettings};
 
 /// The response body type.
@@ -377,15 +377,6 @@ impl Server {
                 );
             }
         }
-        let Ok(permit) = self.in_flight.clone().try_acquire_owned() else {
-            return text(
-                StatusCode::SERVICE_UNAVAILABLE,
-                &format!(
-                    "too many concurrent scrapes (limit {}); try again later\n",
-                    self.config.max_requests
-                ),
-            );
-        };
         // A tenant past its own bound waits its turn; the others do not.
         let tenant_permit = match tenant {
             None => None,
@@ -407,6 +398,17 @@ impl Server {
                 }
             },
         };
+        // Then the host's bound: a tenant past its own never holds a place
+        // in it, even for a moment.
+        let Ok(permit) = self.in_flight.clone().try_acquire_owned() else {
+            return text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &format!(
+                    "too many concurrent scrapes (limit {}); try again later\n",
+                    self.config.max_requests
+                ),
+            );
+        };
         let scrape_timeout = req
             .headers()
             .get("x-prometheus-scrape-timeout-seconds")
@@ -425,7 +427,11 @@ impl Server {
         };
         let gzip = accepts_gzip(req.headers().get(header::ACCEPT_ENCODING));
         let request = Arc::new(ScrapeRequest {
-            input: CollectInput { target, params },
+            input: CollectInput {
+                target,
+                params,
+                share: tenant.map(|t| t.share.clone()),
+            },
             scrape_timeout,
             timeout_offset: self.config.timeout_offset,
             selection,
@@ -433,6 +439,8 @@ impl Server {
             // of the host's.
             host_series: !probe && tenant.is_none(),
             probe,
+            metric_prefix: tenant.and_then(|t| t.metric_prefix().map(str::to_owned)),
+            series_budget: tenant.map(|t| t.budget().series),
         });
         let host_series = request.host_series;
         // In this task: a panic is caught here as a separate task's would
@@ -456,7 +464,14 @@ impl Server {
             result.families.sort_by(|a, b| a.name.cmp(&b.name));
         }
         if let Some(tenant) = tenant {
-            tenant.stats.record_scrape(started.elapsed());
+            let ok = || result.outcomes.iter().filter(|o| o.result.is_ok());
+            let cost = ScrapeCost {
+                fuel: result.outcomes.iter().map(|o| o.fuel_consumed).sum(),
+                memory_bytes: result.outcomes.iter().map(|o| o.memory_peak_bytes).sum(),
+                series: ok().map(|o| o.series).sum(),
+                series_budget_spent: result.series_budget_spent,
+            };
+            tenant.stats.record_scrape(started.elapsed(), cost);
         }
         let chunks = Exposition::new(result.families, format, gzip);
         // The permit and the families' share of the memory budget live as

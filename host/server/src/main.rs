@@ -207,6 +207,7 @@ impl LimitArgs {
             max_buckets: self.max_buckets,
             max_quantiles: self.max_quantiles,
             max_states: self.max_states,
+            reserved_label: None,
         })
     }
 }
@@ -586,7 +587,7 @@ async fn collect_once(args: CollectArgs) -> Result<ExitCode> {
         .with_context(|| format!("plugin {name:?} did not load"))?;
     let input = CollectInput {
         target: args.target,
-        params: Vec::new(),
+        ..CollectInput::default()
     };
     let outcome = collect::collect(&version, &context, &limits, &input, limits.timeout()).await;
     if args.stats {

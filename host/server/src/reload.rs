@@ -35,7 +35,7 @@ use crate::config::{self, ConfigError, PluginSpec, ResolvedConfig};
 use crate::registry::{FileStamp, PluginState, RegisteredPlugin, Registry};
 use crate::reuse::Results;
 use crate::stats::PluginStats;
-use crate::tenants::Tenants;
+use crate::tenants::{PoolTotals, Tenants};
 
 /// How long a freshly modified file that fails to load is given to finish
 /// being written before its failure counts, unless told otherwise. Stops a
@@ -197,7 +197,11 @@ impl Reloader {
         let mut report = self
             .reconcile_registry(&self.registry, &resolved.plugins, None)
             .await;
-        let (registries, removed) = self.tenants.update(&resolved.tenants);
+        let pool = PoolTotals {
+            instances: self.runtime.pool_size().instances,
+            memory_bytes: self.runtime.budget().total_bytes(),
+        };
+        let (registries, removed) = self.tenants.update(&resolved.tenants, pool);
         for tenant in removed {
             tracing::info!(tenant = %tenant, "tenant removed");
         }

@@ -659,7 +659,7 @@ mod tests {
             // Another target is another request.
             let probe = CollectInput {
                 target: Some("a".into()),
-                params: Vec::new(),
+                ..CollectInput::default()
             };
             results
                 .serve("p", &stats, &probe, Duration::from_secs(5), async {

@@ -85,6 +85,11 @@ pub struct ScrapeRequest {
     /// Whether it is a probe (`/probe`): `probe_success` and
     /// `probe_duration_seconds` are added.
     pub probe: bool,
+    /// Put before the name of every plugin family (a tenant's prefix).
+    pub metric_prefix: Option<String>,
+    /// Series the plugins may return in all (a tenant's budget): those
+    /// past it, in name order, are down with reason `too_large`.
+    pub series_budget: Option<u64>,
 }
 
 /// The result of one scrape.
@@ -98,6 +103,8 @@ pub struct ScrapeResult {
     /// The share of the host's memory budget `families` hold: keep it
     /// until they are sent.
     pub memory: Vec<Arc<Reservation>>,
+    /// Whether plugins were down because the series budget was spent.
+    pub series_budget_spent: bool,
 }
 
 /// Runs one scrape over the plugins of `snapshot`.
@@ -138,7 +145,15 @@ pub async fn scrape(snapshot: Arc<PluginMap>, request: Arc<ScrapeRequest>) -> Sc
     if request.probe {
         host_samples.push(probe::DURATION);
     }
-    let mut families = merge(&mut outcomes, &mut stale, &host_samples);
+    let series_budget_spent = request
+        .series_budget
+        .is_some_and(|budget| hold_to_series_budget(&mut outcomes, &mut stale, budget));
+    let mut families = merge(
+        &mut outcomes,
+        &mut stale,
+        &host_samples,
+        request.metric_prefix.as_deref(),
+    );
     for outcome in &outcomes {
         if let Some(plugin) = snapshot.get(&outcome.plugin) {
             plugin.stats.record(outcome);
@@ -169,25 +184,71 @@ pub async fn scrape(snapshot: Arc<PluginMap>, request: Arc<ScrapeRequest>) -> Sc
         families,
         outcomes,
         memory,
+        series_budget_spent,
     }
+}
+
+/// Serves the plugins of `outcomes` (with their `stale` families beside
+/// them) in name order while their series fit `budget`; the first one
+/// past it, and each after it that does not fit what is left, is down
+/// with reason `too_large` and serves nothing. Whether one was.
+fn hold_to_series_budget(
+    outcomes: &mut [Outcome],
+    stale: &mut [Option<Stale>],
+    budget: u64,
+) -> bool {
+    let mut used = 0u64;
+    let mut spent = false;
+    for (outcome, stale) in outcomes.iter_mut().zip(stale.iter_mut()) {
+        let series = match (&outcome.result, &*stale) {
+            (Ok(_), _) => outcome.series,
+            (Err(_), Some(last)) => last.families.iter().map(|b| b.len() as u64).sum(),
+            (Err(_), None) => 0,
+        };
+        if used.saturating_add(series) <= budget {
+            used += series;
+            continue;
+        }
+        spent = true;
+        *stale = None;
+        if outcome.result.is_ok() {
+            outcome.result = Err(Failure::new(
+                FailureReason::TooLarge,
+                format!(
+                    "returned {series} series, past what is left of the tenant's series budget \
+                     ({} of {budget})",
+                    budget - used
+                ),
+            ));
+            outcome.memory = None;
+        }
+    }
+    spent
 }
 
 /// Merges the families of every plugin that is up, and the last good
 /// families of those down that serve them (`stale`, beside `outcomes`), in
 /// plugin-name order (`outcomes` is sorted by name), beside the host's own
-/// series. A plugin whose families conflict with what is already merged
-/// is down with reason `conflict`, and none of its families are served
-/// (nor stale ones: they are dropped).
+/// series, each family's name after `prefix`, if any. A plugin whose
+/// families conflict with what is already merged is down with reason
+/// `conflict`, and none of its families are served (nor stale ones: they
+/// are dropped).
 pub fn merge(
     outcomes: &mut [Outcome],
     stale: &mut [Option<Stale>],
     host_samples: &[&str],
+    prefix: Option<&str>,
 ) -> Vec<Block> {
+    let named = |families: Vec<Block>| match prefix {
+        Some(prefix) => families.into_iter().map(|b| b.prefixed(prefix)).collect(),
+        None => families,
+    };
     let mut merge = Merge::new(host_samples);
     for (i, outcome) in outcomes.iter_mut().enumerate() {
         match &mut outcome.result {
             Ok(families) => {
-                if let Err(conflict) = merge.add(&outcome.plugin, std::mem::take(families)) {
+                let families = named(std::mem::take(families));
+                if let Err(conflict) = merge.add(&outcome.plugin, families) {
                     outcome.result = Err(conflict.into());
                 }
             }
@@ -195,7 +256,7 @@ pub fn merge(
                 if let Some(slot) = stale.get_mut(i)
                     && let Some(last) = slot
                     && merge
-                        .add(&outcome.plugin, std::mem::take(&mut last.families))
+                        .add(&outcome.plugin, named(std::mem::take(&mut last.families)))
                         .is_err()
                 {
                     *slot = None;

@@ -3,9 +3,12 @@
 //! Each tenant of the configuration gets a [`Registry`], served at
 //! `/tenants/NAME/metrics` and `/tenants/NAME/probe`, credentials (SHA-256
 //! digests of bearer tokens, bcrypt basic-auth users) and a bound on its
-//! scrapes in flight. A request for a tenant that does not exist is
-//! answered exactly as one with wrong credentials, after a check of the
-//! same cost, so the endpoints do not tell which tenants exist.
+//! scrapes in flight, a budget per scrape (fuel, memory, series) and a
+//! share of the instance pool and of the host's memory budget, so that a
+//! tenant whose plugins are slow or heavy waits for itself and not the
+//! others. A request for a tenant that does not exist is answered exactly
+//! as one with wrong credentials, after a check of the same cost, so the
+//! endpoints do not tell which tenants exist.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -16,9 +19,10 @@ use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 
 use wasm_exporter_exposition::model::{Label, MetricFamily, MetricType, Value};
+use wasm_exporter_runtime::pool::Share;
 
 use crate::auth::BasicAuth;
-use crate::config::TenantSpec;
+use crate::config::{TenantBudget, TenantSpec};
 use crate::registry::Registry;
 
 /// One tenant's counters, kept across changes of its settings.
@@ -28,16 +32,41 @@ pub struct TenantStats {
     auth_rejections: AtomicU64,
     limit_rejections: AtomicU64,
     last_duration_ns: AtomicU64,
+    last_fuel: AtomicU64,
+    last_memory_bytes: AtomicU64,
+    last_series: AtomicU64,
+    series_budget_spent: AtomicU64,
+}
+
+/// What one scrape of a tenant took of its budget.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ScrapeCost {
+    /// Fuel its plugins burned.
+    pub fuel: u64,
+    /// The sum of its plugins' peak linear memory.
+    pub memory_bytes: u64,
+    /// Series its plugins returned.
+    pub series: u64,
+    /// Whether plugins were down because its series budget was spent.
+    pub series_budget_spent: bool,
 }
 
 impl TenantStats {
-    /// A scrape served, taking `duration` until its exposition was ready.
-    pub fn record_scrape(&self, duration: std::time::Duration) {
+    /// A scrape served, taking `duration` until its exposition was ready
+    /// and `cost` of its budget.
+    pub fn record_scrape(&self, duration: std::time::Duration, cost: ScrapeCost) {
         self.scrapes.fetch_add(1, Ordering::Relaxed);
         self.last_duration_ns.store(
             u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX),
             Ordering::Relaxed,
         );
+        self.last_fuel.store(cost.fuel, Ordering::Relaxed);
+        self.last_memory_bytes
+            .store(cost.memory_bytes, Ordering::Relaxed);
+        self.last_series.store(cost.series, Ordering::Relaxed);
+        if cost.series_budget_spent {
+            self.series_budget_spent.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     /// A scrape turned away: past its scrapes in flight.
@@ -58,6 +87,9 @@ pub struct Tenant {
     pub max_in_flight: usize,
     /// Its counters.
     pub stats: Arc<TenantStats>,
+    /// Its share of the instance pool and of the host's memory budget.
+    pub share: Share,
+    share_size: (u32, u64),
     tokens: Vec<[u8; 32]>,
     basic: Option<BasicAuth>,
     decoy_cost: u32,
@@ -80,6 +112,7 @@ impl Tenant {
         registry: Arc<Registry>,
         stats: Arc<TenantStats>,
         decoy_cost: u32,
+        share: (u32, u64),
     ) -> Tenant {
         let basic = (!spec.basic_auth_users.is_empty()).then(|| {
             BasicAuth::new(spec.basic_auth_users.clone()).expect("checked by the configuration")
@@ -90,6 +123,8 @@ impl Tenant {
             in_flight: Arc::new(Semaphore::new(spec.max_in_flight)),
             max_in_flight: spec.max_in_flight,
             stats,
+            share: Share::new(share.0, share.1),
+            share_size: share,
             tokens: spec.bearer_token_sha256.clone(),
             basic,
             decoy_cost,
@@ -97,11 +132,23 @@ impl Tenant {
         }
     }
 
-    /// Whether its credentials or bound differ from `spec`'s.
+    /// Whether its settings (all but its plugins) differ from `spec`'s.
     fn settings_differ(&self, spec: &TenantSpec) -> bool {
         self.spec.bearer_token_sha256 != spec.bearer_token_sha256
             || self.spec.basic_auth_users != spec.basic_auth_users
             || self.spec.max_in_flight != spec.max_in_flight
+            || self.spec.metric_prefix != spec.metric_prefix
+            || self.spec.budget != spec.budget
+    }
+
+    /// What a scrape of it is held to beyond each plugin's limits.
+    pub fn metric_prefix(&self) -> Option<&str> {
+        self.spec.metric_prefix.as_deref()
+    }
+
+    /// Its budget per scrape.
+    pub fn budget(&self) -> &TenantBudget {
+        &self.spec.budget
     }
 
     /// Whether the request's `Authorization` header holds one of its
@@ -196,6 +243,16 @@ fn decoy_cost<'a>(specs: impl IntoIterator<Item = &'a TenantSpec>) -> u32 {
         .map_or(10, |parts| parts.get_cost())
 }
 
+/// What the tenants' shares are taken from: the instance pool and the
+/// host's memory budget.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolTotals {
+    /// Plugin instances alive at once (`--plugins.max-instances`).
+    pub instances: u32,
+    /// The host's memory budget in bytes.
+    pub memory_bytes: u64,
+}
+
 /// The tenants being served, by name; changed by reloads.
 #[derive(Debug, Default)]
 pub struct Tenants {
@@ -248,13 +305,26 @@ impl Tenants {
 
     /// Brings the tenants in line with `specs`: a new tenant gets an empty
     /// registry, a changed one keeps its registry (and so its plugins'
-    /// state) with its new credentials and bound, a removed one is gone.
-    /// Returns each tenant's registry, for its plugins to be reconciled,
-    /// and the names of the tenants removed.
+    /// state) with its new settings, a removed one is gone. Each gets its
+    /// share of `pool` (its `budget.instances`, or an even split of the
+    /// instances among the tenants and the default registry, and an even
+    /// split of the memory budget). Returns each tenant's registry, for its
+    /// plugins to be reconciled, and the names of the tenants removed.
     pub fn update<'a>(
         &self,
         specs: &'a BTreeMap<String, TenantSpec>,
+        pool: PoolTotals,
     ) -> (Vec<(Arc<Registry>, &'a TenantSpec)>, Vec<String>) {
+        let parts = specs.len() as u64 + 1;
+        let share_of = |spec: &TenantSpec| {
+            let even = u32::try_from(u64::from(pool.instances) / parts).unwrap_or(u32::MAX);
+            let instances = spec
+                .budget
+                .instances
+                .unwrap_or(even)
+                .clamp(1, pool.instances.max(1));
+            (instances, pool.memory_bytes / parts)
+        };
         let cost = decoy_cost(specs.values());
         self.decoy_cost
             .store(cost, std::sync::atomic::Ordering::Relaxed);
@@ -269,8 +339,13 @@ impl Tenants {
         }
         let mut registries = Vec::new();
         for (name, spec) in specs {
+            let share = share_of(spec);
             let tenant = match by_name.get(name) {
-                Some(current) if !current.settings_differ(spec) && current.decoy_cost == cost => {
+                Some(current)
+                    if !current.settings_differ(spec)
+                        && current.decoy_cost == cost
+                        && current.share_size == share =>
+                {
                     current.clone()
                 }
                 Some(current) => {
@@ -279,6 +354,7 @@ impl Tenants {
                         current.registry.clone(),
                         current.stats.clone(),
                         cost,
+                        share,
                     ));
                     by_name.insert(name.clone(), tenant.clone());
                     tenant
@@ -289,6 +365,7 @@ impl Tenants {
                         Arc::new(Registry::new()),
                         Arc::default(),
                         cost,
+                        share,
                     ));
                     by_name.insert(name.clone(), tenant.clone());
                     tenant
@@ -330,6 +407,46 @@ impl Tenants {
             "Scrapes of each tenant served at once at most (max_in_flight).",
             MetricType::Gauge,
         );
+        let gauge = |name: &str, help: &str| MetricFamily::new(name, help, MetricType::Gauge);
+        let mut budget_families = [
+            gauge(
+                "wasm_exporter_tenant_last_scrape_fuel_consumed",
+                "Fuel each tenant's plugins burned in its last scrape, in all.",
+            ),
+            gauge(
+                "wasm_exporter_tenant_fuel_budget",
+                "Fuel each tenant's plugins may burn in one scrape, in all (budget.fuel_per_scrape, or the sum of its plugins' fuel).",
+            ),
+            gauge(
+                "wasm_exporter_tenant_last_scrape_memory_peak_bytes",
+                "The sum of the peak linear memory of each tenant's plugins in its last scrape.",
+            ),
+            gauge(
+                "wasm_exporter_tenant_memory_budget_bytes",
+                "Linear memory each tenant's plugins may grow to in one scrape, in all (budget.memory_bytes_per_scrape, or the sum of its plugins' caps).",
+            ),
+            gauge(
+                "wasm_exporter_tenant_last_scrape_series",
+                "Series each tenant's plugins returned in its last scrape, in all.",
+            ),
+            gauge(
+                "wasm_exporter_tenant_series_budget",
+                "Series one scrape of each tenant may return (budget.series_per_scrape, or the sum of its plugins' max_series).",
+            ),
+            gauge(
+                "wasm_exporter_tenant_instances_in_use",
+                "Plugin instances each tenant's scrapes hold now.",
+            ),
+            gauge(
+                "wasm_exporter_tenant_instances_budget",
+                "Plugin instances each tenant's scrapes may hold at once: its share of the pool.",
+            ),
+        ];
+        let mut spent = MetricFamily::new(
+            "wasm_exporter_tenant_series_budget_exceeded_total",
+            "Scrapes of each tenant in which plugins were down because its series budget was spent.",
+            MetricType::Counter,
+        );
         for tenant in &tenants {
             let label = || vec![Label::new("tenant", tenant.name.clone())];
             let stats = &tenant.stats;
@@ -347,8 +464,32 @@ impl Tenants {
             let busy = tenant.max_in_flight - tenant.in_flight.available_permits();
             in_flight.push(label(), Value::Gauge(busy as f64));
             max_in_flight.push(label(), Value::Gauge(tenant.max_in_flight as f64));
+            let budget = tenant.budget();
+            let values = [
+                load(&stats.last_fuel),
+                budget.fuel as f64,
+                load(&stats.last_memory_bytes),
+                budget.memory_bytes as f64,
+                load(&stats.last_series),
+                budget.series as f64,
+                f64::from(tenant.share.instances_in_use()),
+                f64::from(tenant.share.instances()),
+            ];
+            for (family, value) in budget_families.iter_mut().zip(values) {
+                family.push(label(), Value::Gauge(value));
+            }
+            spent.push(label(), Value::Counter(load(&stats.series_budget_spent)));
         }
-        vec![scrapes, rejections, duration, in_flight, max_in_flight]
+        let mut families = vec![
+            scrapes,
+            rejections,
+            duration,
+            in_flight,
+            max_in_flight,
+            spent,
+        ];
+        families.extend(budget_families);
+        families
     }
 }
 

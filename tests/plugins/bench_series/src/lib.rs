@@ -2,7 +2,8 @@
 //!
 //! Config keys: `families` (default 1), `series` per family (default 1000)
 //! `labels` per series (default 2) and `prefix` of the family names
-//! (default `bench_series`, so several copies can be served side by side).
+//! (default `bench_series`, so several copies can be served side by side),
+//! and `first_label`, the name of the first label (default `l0`).
 //! Family `f` is `<prefix>_<f>`;
 //! series `i` has labels (at most 8) `l0="s<i>"`, `l1="v1"`, ... and the value `i`.
 
@@ -29,7 +30,13 @@ impl Collector for BenchSeries {
         let labels = setting("labels", 2)?;
         let prefix = config_get("prefix").unwrap_or_else(|| "bench_series".into());
 
-        let names: Vec<String> = (0..labels).map(|k| format!("l{k}")).collect();
+        let first_label = config_get("first_label").unwrap_or_else(|| "l0".into());
+        let names: Vec<String> = (0..labels)
+            .map(|k| match k {
+                0 => first_label.clone(),
+                k => format!("l{k}"),
+            })
+            .collect();
         let constants: Vec<String> = (0..labels).map(|k| format!("v{k}")).collect();
         if labels > MAX_LABELS {
             return Err(format!("config labels={labels}: at most {MAX_LABELS}"));

@@ -1,17 +1,21 @@
-//! Blocks in a host call (a WASI clock sleep) for 60 s, where epoch
-//! deadlines cannot reach it, then returns a family.
+//! Blocks in a host call (a WASI clock sleep), where epoch deadlines
+//! cannot reach it, for `sleep_ms` of its configuration (60 s unless told),
+//! then returns a family.
 
 use std::time::Duration;
 
-use wasm_exporter_sdk::{Collector, Family, Request, export_collector};
+use wasm_exporter_sdk::{Collector, Family, Request, config_get, export_collector};
 
-const SLEEP: Duration = Duration::from_secs(60);
+const DEFAULT_SLEEP_MS: u64 = 60_000;
 
 struct Sleeper;
 
 impl Collector for Sleeper {
     fn collect(_: &Request) -> Result<Vec<Family>, String> {
-        std::thread::sleep(SLEEP);
+        let ms = config_get("sleep_ms")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(DEFAULT_SLEEP_MS);
+        std::thread::sleep(Duration::from_millis(ms));
         Ok(vec![
             Family::gauge("sleeper_woke", "Set once the sleep ended.").with(&[], 1.0),
         ])
