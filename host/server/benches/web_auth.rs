@@ -1,5 +1,7 @@
 //! What `--web.config.file` costs a scrape: basic auth (bcrypt, cached),
-//! TLS and mutual TLS, alone and together, against plain HTTP.
+//! TLS and mutual TLS, alone and together, against plain HTTP; and what a
+//! tenant's credentials cost (a bearer token's SHA-256, or bcrypt basic
+//! auth, cached), on its endpoint `/tenants/NAME/metrics`.
 //!
 //! `cargo xtask bench -- --bench web_auth` (or `cargo bench -p
 //! wasm_exporter --bench web_auth` after `cargo xtask plugins`). Needs
@@ -18,12 +20,15 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
+use sha2::{Digest, Sha256};
+
 mod common;
 
 const KEEP_ALIVE_REQUESTS: usize = 400;
 const NEW_CONNECTION_REQUESTS: usize = 150;
 const USER: &str = "prometheus";
 const PASSWORD: &str = "bench-secret";
+const TOKEN: &str = "bench-token";
 
 fn openssl(dir: &Path, args: &[&str]) {
     let status = Command::new("openssl")
@@ -102,6 +107,9 @@ struct Setting {
     tls: bool,
     mutual: bool,
     basic: bool,
+    /// On a tenant's endpoint, with its credentials (basic auth if
+    /// `basic`, else a bearer token) instead of the web configuration's.
+    tenant: bool,
 }
 
 struct Row {
@@ -154,19 +162,39 @@ fn measure(setting: &Setting, pki: &Path, hash: &str) -> Row {
             );
         }
     }
-    if setting.basic {
+    if setting.basic && !setting.tenant {
         web += &format!("basic_auth_users:\n  {USER}: {hash}\n");
     }
     let web_file = dir.join("web.yml");
     std::fs::write(&web_file, &web).unwrap();
+    let config_file = dir.join("config.yml");
+    let digest = hex::encode(Sha256::digest(TOKEN.as_bytes()));
+    let credentials = match setting.basic {
+        true => format!("basic_auth_users: {{ {USER}: \"{hash}\" }}"),
+        false => format!("bearer_token_sha256: [{digest}]"),
+    };
+    std::fs::write(
+        &config_file,
+        format!(
+            "tenants:\n  t:\n    auth: {{ {credentials} }}\n    plugins: [ {{ path: demo_queue.wasm }} ]\n"
+        ),
+    )
+    .unwrap();
+    let registry = match setting.tenant {
+        true => ["--config.file", config_file.to_str().unwrap()],
+        false => ["--plugins.dir", dir.to_str().unwrap()],
+    };
     let host = common::start_host(&[
-        "--plugins.dir",
-        dir.to_str().unwrap(),
+        registry[0],
+        registry[1],
         "--web.config.file",
         web_file.to_str().unwrap(),
         "--cache.disable",
     ]);
-    let mut url = host.url("/metrics");
+    let mut url = host.url(match setting.tenant {
+        true => "/tenants/t/metrics",
+        false => "/metrics",
+    });
     let mut args: Vec<String> = Vec::new();
     if setting.tls {
         url = url.replacen("http://", "https://", 1);
@@ -182,6 +210,8 @@ fn measure(setting: &Setting, pki: &Path, hash: &str) -> Row {
     }
     if setting.basic {
         args.extend(["-u".into(), format!("{USER}:{PASSWORD}")]);
+    } else if setting.tenant {
+        args.extend(["-H".into(), format!("Authorization: Bearer {TOKEN}")]);
     }
     // Warm-up: the plugin's first scrape and the first bcrypt check.
     curl_times(&url, 5, &args, false);
@@ -207,22 +237,25 @@ fn main() {
     make_pki(&pki);
     let hash = bcrypt::hash(PASSWORD, 10).unwrap();
     let settings = [
-        ("plain HTTP", false, false, false),
-        ("basic auth", false, false, true),
-        ("TLS", true, false, false),
-        ("TLS + basic auth", true, false, true),
-        ("mutual TLS", true, true, false),
-        ("mutual TLS + basic auth", true, true, true),
+        ("plain HTTP", false, false, false, false),
+        ("basic auth", false, false, true, false),
+        ("TLS", true, false, false, false),
+        ("TLS + basic auth", true, false, true, false),
+        ("mutual TLS", true, true, false, false),
+        ("mutual TLS + basic auth", true, true, true, false),
+        ("tenant, bearer token", false, false, false, true),
+        ("tenant, basic auth", false, false, true, true),
     ];
     let rows: Vec<Row> = settings
         .into_iter()
-        .map(|(name, tls, mutual, basic)| {
+        .map(|(name, tls, mutual, basic, tenant)| {
             let row = measure(
                 &Setting {
                     name,
                     tls,
                     mutual,
                     basic,
+                    tenant,
                 },
                 &pki,
                 &hash,
