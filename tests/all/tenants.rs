@@ -281,6 +281,21 @@ fn tenant_configuration_errors_name_the_tenant_and_the_field() {
         assert!(!output.status.success(), "{tenant}: {report}");
         assert!(report.contains(expected), "{tenant}:\n{report}");
     }
+    // A valid file: every tenant's plugins checked, named by tenant.
+    let file = dir.path().join("config.yml");
+    std::fs::write(&file, config("")).unwrap();
+    let output = run(Command::new(crate::common::binary())
+        .arg("check-config")
+        .arg(&file));
+    let report = text(&output);
+    assert!(output.status.success(), "{report}");
+    for plugin in ["latency", "a/queue", "a/settings", "b/queue", "b/conf"] {
+        assert!(
+            report.contains(&format!("plugin {plugin}: OK")),
+            "{plugin}:\n{report}"
+        );
+    }
+    assert!(report.contains("SUCCESS: 5 plugins found"), "{report}");
 }
 
 /// The tenant `team` of the budget test: a prefix, a series budget of 25

@@ -503,8 +503,20 @@ async fn check_config(args: CheckConfigArgs) -> Result<ExitCode> {
     };
     let runtime = Runtime::new()?;
     let mut failed = 0;
-    let tenant_plugins = resolved.tenants.values().flat_map(|t| t.plugins.values());
-    for spec in resolved.plugins.values().chain(tenant_plugins) {
+    // Each plugin with the name it is reported by: `tenant/plugin` for a
+    // tenant's.
+    let tenant_plugins = resolved.tenants.values().flat_map(|t| {
+        t.plugins
+            .values()
+            .map(|spec| (format!("{}/{}", t.name, spec.name), spec))
+    });
+    let plugins: Vec<(String, &config::PluginSpec)> = resolved
+        .plugins
+        .values()
+        .map(|spec| (spec.name.clone(), spec))
+        .chain(tenant_plugins)
+        .collect();
+    for (name, spec) in &plugins {
         let context = Arc::new(PluginContext::with_grants(
             &spec.name,
             spec.config.clone(),
@@ -530,34 +542,32 @@ async fn check_config(args: CheckConfigArgs) -> Result<ExitCode> {
                     .collect();
                 if ungranted.is_empty() {
                     println!(
-                        "  plugin {}: OK ({}, {} families described)",
-                        spec.name,
+                        "  plugin {name}: OK ({}, {} families described)",
                         spec.path.display(),
                         v.descriptors.len()
                     );
                 } else {
                     failed += 1;
                     println!(
-                        "  plugin {}: FAILED: it imports {}, which the configuration does not grant",
-                        spec.name,
+                        "  plugin {name}: FAILED: it imports {}, which the configuration does not grant",
                         ungranted.join(", ")
                     );
                 }
             }
             Err(e) => {
                 failed += 1;
-                println!("  plugin {}: FAILED: {e}", spec.name);
+                println!("  plugin {name}: FAILED: {e}");
             }
         }
     }
     if failed > 0 {
         println!(
             "  FAILED: {failed} of {} plugins do not load or are not granted what they import",
-            resolved.plugins.len()
+            plugins.len()
         );
         Ok(ExitCode::FAILURE)
     } else {
-        println!("  SUCCESS: {} plugins found", resolved.plugins.len());
+        println!("  SUCCESS: {} plugins found", plugins.len());
         Ok(ExitCode::SUCCESS)
     }
 }
