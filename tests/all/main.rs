@@ -9,6 +9,7 @@ mod clients;
 mod concurrency;
 mod config;
 mod conformance;
+mod deploy;
 mod example_config;
 #[allow(dead_code)]
 #[path = "../exposition/expfmt.rs"]

@@ -27,7 +27,7 @@ const TARGET_LABELS: [&str; 2] = ["job", "instance"];
 type Series = BTreeMap<String, String>;
 
 /// `name` from Debian's package (`/usr/bin`), else from `PATH`.
-fn prometheus_binary(name: &str) -> PathBuf {
+pub(crate) fn prometheus_binary(name: &str) -> PathBuf {
     let usr_bin = Path::new("/usr/bin").join(name);
     if usr_bin.is_file() {
         return usr_bin;
