@@ -117,11 +117,11 @@ fn the_example_prometheus_configuration_and_alerts_pass_promtool() {
     }
 }
 
-#[test]
-fn the_alerts_ask_only_for_series_the_host_exports() {
-    // A host with a plugin in the default registry and a tenant: every
-    // family of the host's own series is on /metrics.
-    let dir = TempDir::new("deploy_series");
+/// A host with `demo_queue` in the default registry and in tenant `t`
+/// (bearer token `t`): every family of the host's own series is on its
+/// `/metrics`.
+fn host_with_a_tenant(tag: &str) -> Host {
+    let dir = TempDir::new(tag);
     dir.add("demo_queue", &example_plugin("demo_queue"));
     // `printf %s t | sha256sum`
     let config = "plugins: [ { path: demo_queue.wasm } ]
@@ -130,7 +130,12 @@ tenants:
     auth: { bearer_token_sha256: [e3b98a4da31a127d4bde6e43033f66ba274cab0eb7eb1c70ec41402bf6273dd8] }
     plugins: [ { path: demo_queue.wasm } ]
 ";
-    let host = Host::start_config(dir, config, &[]);
+    Host::start_config(dir, config, &[])
+}
+
+#[test]
+fn the_alerts_ask_only_for_series_the_host_exports() {
+    let host = host_with_a_tenant("deploy_series");
     let page = host.get_ok("/metrics");
     let exported: BTreeSet<&str> = page
         .lines()
@@ -179,16 +184,7 @@ fn dashboard_queries() -> Vec<String> {
 #[test]
 fn every_dashboard_query_returns_data_from_a_real_prometheus() {
     let queries = dashboard_queries();
-    let dir = TempDir::new("deploy_dashboard");
-    dir.add("demo_queue", &example_plugin("demo_queue"));
-    // `printf %s t | sha256sum`
-    let config = "plugins: [ { path: demo_queue.wasm } ]
-tenants:
-  t:
-    auth: { bearer_token_sha256: [e3b98a4da31a127d4bde6e43033f66ba274cab0eb7eb1c70ec41402bf6273dd8] }
-    plugins: [ { path: demo_queue.wasm } ]
-";
-    let host = Host::start_config(dir, config, &[]);
+    let host = host_with_a_tenant("deploy_dashboard");
     let address = host
         .url("")
         .trim_start_matches("http://")
@@ -497,6 +493,7 @@ fn the_container_image_builds_and_serves_from_volumes_as_non_root() {
     // What holds whether or not an engine runs here.
     assert!(dockerfile.contains("\nUSER 65532:65532\n"), "non-root");
     assert!(dockerfile.contains("FROM rust:") && dockerfile.contains("AS build"));
+    let help = text(&run(Command::new(binary()).arg("--help")));
     for flag in [
         "--config.file",
         "--cache.dir",
@@ -504,7 +501,6 @@ fn the_container_image_builds_and_serves_from_volumes_as_non_root() {
         "--log.format",
     ] {
         assert!(dockerfile.contains(flag), "{flag}");
-        let help = text(&run(Command::new(binary()).arg("--help")));
         assert!(help.contains(&format!("{flag} ")), "{flag} is not a flag");
     }
     let engine = match container_engine() {
