@@ -246,3 +246,54 @@ fn a_raw_result_is_read_only_when_its_layout_holds() {
         );
     }
 }
+
+#[test]
+fn describe_lists_every_family_collect_returns_in_markdown_and_json() {
+    // A family's base name: OpenMetrics names a counter's family without
+    // `_total`, and an info's without `_info`.
+    let base = |name: &str| -> String {
+        let name = name.strip_suffix("_total").unwrap_or(name);
+        name.strip_suffix("_info").unwrap_or(name).to_owned()
+    };
+    for name in ["demo_queue", "demo_latency"] {
+        let plugin = example_plugin(name);
+        let plugin = plugin.to_str().unwrap();
+        let (ok, exposition, err) = run(&["collect", "--format", "openmetrics", plugin]);
+        assert!(ok, "{name}: {err}");
+        let collected: std::collections::BTreeSet<String> = exposition
+            .lines()
+            .filter_map(|l| l.strip_prefix("# TYPE "))
+            .filter_map(|l| l.split_whitespace().next())
+            .map(base)
+            .collect();
+        assert!(!collected.is_empty(), "{name}: {exposition}");
+
+        let (ok, json, err) = run(&["describe", "--format", "json", plugin]);
+        assert!(ok, "{name}: {err}");
+        let value: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+        assert_eq!(value["plugin"], name);
+        let described: std::collections::BTreeSet<String> = value["metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| base(m["name"].as_str().unwrap()))
+            .collect();
+        assert!(
+            collected.is_subset(&described),
+            "{name}: returned but not described: {:?}",
+            collected.difference(&described).collect::<Vec<_>>()
+        );
+
+        let (ok, markdown, err) = run(&["describe", plugin]);
+        assert!(ok, "{name}: {err}");
+        assert!(markdown.starts_with(&format!("# {name}\n")), "{markdown}");
+        let rows = markdown.lines().filter(|l| l.starts_with("| `")).count();
+        assert_eq!(rows, described.len(), "{markdown}");
+    }
+    // A file that is not a plugin: an error naming it, and a failure.
+    let dir = TempDir::new("describe_broken");
+    let broken = dir.write("broken", b"not wasm");
+    let (ok, _, err) = run(&["describe", broken.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(err.contains("plugin \"broken\" did not load"), "{err}");
+}

@@ -28,7 +28,8 @@
 //!   configuration (TLS, mutual TLS, basic auth, headers);
 //! - [`connections`] and [`http`]: the HTTP server, its connections
 //!   bounded in number and time;
-//! - [`log`]: the host's log format.
+//! - [`log`]: the host's log format;
+//! - [`describe`]: a plugin's reference of its metrics, for its authors.
 //!
 //! It sits on top: nothing below may depend on it. The wasm engine stays
 //! behind the runtime's API (no `wasmtime` import here), and the metric
@@ -39,6 +40,7 @@
 pub mod auth;
 pub mod config;
 pub mod connections;
+pub mod describe;
 pub mod health;
 pub mod http;
 pub mod log;

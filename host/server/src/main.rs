@@ -1,6 +1,6 @@
 //! The `wasm_exporter` binary: parses flags and wires the library together.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use wasm_exporter::config::{self, parse_duration, whole_millis};
 use wasm_exporter::connections::{self, Timeouts};
+use wasm_exporter::describe;
 use wasm_exporter::exposition::block;
 use wasm_exporter::exposition::encode::Format;
 use wasm_exporter::http::{self, Server, ServerConfig};
@@ -47,6 +48,9 @@ struct Cli {
 enum Command {
     /// Runs one scrape of one plugin and prints its exposition.
     Collect(CollectArgs),
+    /// Prints the reference of the metrics a plugin declares (its
+    /// `describe`), as Markdown or JSON.
+    Describe(DescribeArgs),
     /// Checks a configuration file: syntax, fields, secrets, and that every
     /// plugin it names loads and passes the smoke test.
     CheckConfig(CheckConfigArgs),
@@ -261,6 +265,30 @@ struct CollectArgs {
     limits: LimitArgs,
 }
 
+#[derive(Args, Debug)]
+struct DescribeArgs {
+    /// The plugin file.
+    plugin: PathBuf,
+    /// Plugin configuration, as key=value (repeatable).
+    #[arg(long = "config", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    config: Vec<(String, String)>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "markdown")]
+    format: DescribeFormat,
+    /// Directory of the compile cache, shared with the server's.
+    #[arg(long = "cache.dir", value_name = "DIR")]
+    cache_dir: Option<PathBuf>,
+    /// Do not cache the compiled plugin on disk.
+    #[arg(long = "cache.disable")]
+    cache_disable: bool,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum DescribeFormat {
+    Markdown,
+    Json,
+}
+
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum PrintFormat {
     Text,
@@ -295,6 +323,7 @@ fn main() -> ExitCode {
         .expect("building the async runtime");
     let result = match cli.command {
         Some(Command::Collect(args)) => runtime.block_on(collect_once(args)),
+        Some(Command::Describe(args)) => runtime.block_on(describe_plugin(args)),
         Some(Command::CheckConfig(args)) => runtime.block_on(check_config(args)),
         Some(Command::CheckWebConfig(args)) => Ok(check_web_config(&args)),
         Some(Command::CompileWorker(_)) => unreachable!("handled above"),
@@ -581,20 +610,57 @@ async fn shutdown_signal() {
     }
 }
 
-async fn collect_once(args: CollectArgs) -> Result<ExitCode> {
-    let limits = args.limits.limits()?;
-    let cache_dir =
-        (!args.cache_disable).then(|| args.cache_dir.clone().unwrap_or_else(cache::default_dir));
+/// One plugin file loaded on its own, for the subcommands that run one:
+/// its name, context and loaded version.
+async fn load_alone(
+    plugin: &Path,
+    config: Vec<(String, String)>,
+    cache_dir: Option<PathBuf>,
+    cache_disable: bool,
+    limits: &PluginLimits,
+) -> Result<(String, Arc<PluginContext>, Arc<load::PluginVersion>)> {
+    let cache_dir = (!cache_disable).then(|| cache_dir.unwrap_or_else(cache::default_dir));
     let runtime = Runtime::with_options(RuntimeOptions {
         cache_dir,
         ..RuntimeOptions::default()
     })?;
-    let name = load::plugin_name(&args.plugin);
-    let context = Arc::new(PluginContext::new(&name, args.config));
-    let version = load::load(&runtime, &args.plugin, &context, &limits)
+    let name = load::plugin_name(plugin);
+    let context = Arc::new(PluginContext::new(&name, config));
+    let version = load::load(&runtime, plugin, &context, limits)
         .await
         .map(Arc::new)
         .with_context(|| format!("plugin {name:?} did not load"))?;
+    Ok((name, context, version))
+}
+
+async fn describe_plugin(args: DescribeArgs) -> Result<ExitCode> {
+    let limits = PluginLimits::default();
+    let (name, _, version) = load_alone(
+        &args.plugin,
+        args.config,
+        args.cache_dir,
+        args.cache_disable,
+        &limits,
+    )
+    .await?;
+    let out = match args.format {
+        DescribeFormat::Markdown => describe::markdown(&name, &version.descriptors),
+        DescribeFormat::Json => describe::json(&name, &version.descriptors),
+    };
+    print!("{out}");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn collect_once(args: CollectArgs) -> Result<ExitCode> {
+    let limits = args.limits.limits()?;
+    let (name, context, version) = load_alone(
+        &args.plugin,
+        args.config,
+        args.cache_dir,
+        args.cache_disable,
+        &limits,
+    )
+    .await?;
     let input = CollectInput {
         target: args.target,
         ..CollectInput::default()

@@ -9,7 +9,8 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use wasm_exporter_sdk::{
-    Collector, DEFAULT_BUCKETS, Family, Histogram, Request, Summary, export_collector,
+    Collector, DEFAULT_BUCKETS, Descriptor, Family, Histogram, MetricType, Request, Summary,
+    export_collector,
 };
 
 /// The simulated service restarts every day at 00:00 UTC; its counters then
@@ -33,9 +34,30 @@ const QUERIES: [(&str, f64, f64); 3] = [
 
 const QUANTILES: [f64; 3] = [0.5, 0.9, 0.99];
 
+/// Name and help of each family.
+const REQUESTS: (&str, &str) = (
+    "demo_latency_http_request_duration_seconds",
+    "Time to serve an HTTP request.",
+);
+const DB_QUERIES: (&str, &str) = (
+    "demo_latency_db_query_duration_seconds",
+    "Time to run a database query.",
+);
+
 struct DemoLatency;
 
 impl Collector for DemoLatency {
+    fn describe() -> Vec<Descriptor> {
+        vec![
+            Descriptor::new(MetricType::Histogram, REQUESTS.0, REQUESTS.1)
+                .with_unit("seconds")
+                .with_label_names(&["method", "route"]),
+            Descriptor::new(MetricType::Summary, DB_QUERIES.0, DB_QUERIES.1)
+                .with_unit("seconds")
+                .with_label_names(&["query"]),
+        ]
+    }
+
     fn collect(_: &Request) -> Result<Vec<Family>, String> {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -43,11 +65,7 @@ impl Collector for DemoLatency {
             .as_secs_f64();
         let uptime = now % RESTART_EVERY_SECS;
 
-        let mut requests = Family::histogram(
-            "demo_latency_http_request_duration_seconds",
-            "Time to serve an HTTP request.",
-        )
-        .with_unit("seconds");
+        let mut requests = Family::histogram(REQUESTS.0, REQUESTS.1).with_unit("seconds");
         for (method, route, rate, mean) in ROUTES {
             let count = (uptime * rate).floor();
             // Observations at or below each bound: count * CDF(bound).
@@ -64,11 +82,7 @@ impl Collector for DemoLatency {
             requests = requests.with_histogram(&[("method", method), ("route", route)], histogram);
         }
 
-        let mut queries = Family::summary(
-            "demo_latency_db_query_duration_seconds",
-            "Time to run a database query.",
-        )
-        .with_unit("seconds");
+        let mut queries = Family::summary(DB_QUERIES.0, DB_QUERIES.1).with_unit("seconds");
         for (query, rate, mean) in QUERIES {
             let count = (uptime * rate).floor();
             // Recent quantiles wobble a little from one minute to the next.
