@@ -18,6 +18,8 @@ fn broken_files_are_reported_and_the_rest_serves() {
     dir.add("extra_import", &test_plugin("extra_import"));
     std::fs::write(dir.path().join("README.txt"), "not a plugin").unwrap();
     let host = Host::start(dir, &[]);
+    // The startup summary counts them.
+    host.wait_for_log(&["msg=ready", "plugins=7", "failed=6", "tenants=0"]);
 
     let expectations = [
         ("not_wasm", "not a WebAssembly file"),

@@ -144,6 +144,8 @@ fn each_tenant_sees_only_its_plugins_behind_its_own_credentials() {
     let landing = host.get_ok("/");
     assert!(!landing.contains("settings"), "{landing}");
 
+    // The startup summary counts every registry's plugins.
+    host.wait_for_log(&["msg=ready", "plugins=5", "failed=0", "tenants=2"]);
     // What a tenant's plugin logs carries the tenant.
     host.wait_for_log(&["conformance collect", "plugin=conf", "tenant=b"]);
     // The operator's page counts each tenant's scrapes and refusals.

@@ -447,8 +447,20 @@ async fn serve(args: ServeArgs) -> Result<ExitCode> {
         )
     };
     server.set_ready(true);
+    // The startup summary: every registry's plugins, those that did not
+    // load, the tenants, and what loading cost.
+    let tenants = reloader.tenants().all();
+    let (mut plugins, mut failed) = (0, 0);
+    for registry in std::iter::once(&registry).chain(tenants.iter().map(|t| &t.registry)) {
+        for plugin in registry.snapshot().values() {
+            plugins += 1;
+            failed += usize::from(plugin.version().is_none());
+        }
+    }
     tracing::info!(
-        plugins = registry.len(),
+        plugins,
+        failed,
+        tenants = tenants.len(),
         compiled = runtime.compilations(),
         from_cache = runtime.cache_hits(),
         "ready"
