@@ -464,11 +464,15 @@ impl Server {
             result.families.sort_by(|a, b| a.name.cmp(&b.name));
         }
         if let Some(tenant) = tenant {
-            let ok = || result.outcomes.iter().filter(|o| o.result.is_ok());
+            let outcomes = &result.outcomes;
             let cost = ScrapeCost {
-                fuel: result.outcomes.iter().map(|o| o.fuel_consumed).sum(),
-                memory_bytes: result.outcomes.iter().map(|o| o.memory_peak_bytes).sum(),
-                series: ok().map(|o| o.series).sum(),
+                fuel: outcomes.iter().map(|o| o.fuel_consumed).sum(),
+                memory_bytes: outcomes.iter().map(|o| o.memory_peak_bytes).sum(),
+                series: outcomes
+                    .iter()
+                    .filter(|o| o.result.is_ok())
+                    .map(|o| o.series)
+                    .sum(),
                 series_budget_spent: result.series_budget_spent,
             };
             tenant.stats.record_scrape(started.elapsed(), cost);

@@ -1,6 +1,6 @@
 //! The `wasm_exporter` binary: parses flags and wires the library together.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -239,14 +239,11 @@ struct LogArgs {
 
 #[derive(Args, Debug)]
 struct CollectArgs {
-    /// The plugin file.
-    plugin: PathBuf,
+    #[command(flatten)]
+    file: PluginFileArgs,
     /// Target handed to the plugin, as `/probe?target=` would.
     #[arg(long)]
     target: Option<String>,
-    /// Plugin configuration, as key=value (repeatable).
-    #[arg(long = "config", value_name = "KEY=VALUE", value_parser = parse_key_value)]
-    config: Vec<(String, String)>,
     /// Exposition format to print.
     #[arg(long, value_enum, default_value = "text")]
     format: PrintFormat,
@@ -254,6 +251,19 @@ struct CollectArgs {
     /// memory, duration) to stderr.
     #[arg(long)]
     stats: bool,
+    #[command(flatten)]
+    limits: LimitArgs,
+}
+
+/// One plugin file run on its own (`collect`, `describe`): the file, its
+/// configuration and the compile cache.
+#[derive(Args, Debug)]
+struct PluginFileArgs {
+    /// The plugin file.
+    plugin: PathBuf,
+    /// Plugin configuration, as key=value (repeatable).
+    #[arg(long = "config", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    config: Vec<(String, String)>,
     /// Directory of the compile cache, shared with the server's: a large
     /// plugin (Python, JavaScript) compiles once, not on every run.
     #[arg(long = "cache.dir", value_name = "DIR")]
@@ -261,26 +271,15 @@ struct CollectArgs {
     /// Do not cache the compiled plugin on disk.
     #[arg(long = "cache.disable")]
     cache_disable: bool,
-    #[command(flatten)]
-    limits: LimitArgs,
 }
 
 #[derive(Args, Debug)]
 struct DescribeArgs {
-    /// The plugin file.
-    plugin: PathBuf,
-    /// Plugin configuration, as key=value (repeatable).
-    #[arg(long = "config", value_name = "KEY=VALUE", value_parser = parse_key_value)]
-    config: Vec<(String, String)>,
+    #[command(flatten)]
+    file: PluginFileArgs,
     /// Output format.
     #[arg(long, value_enum, default_value = "markdown")]
     format: DescribeFormat,
-    /// Directory of the compile cache, shared with the server's.
-    #[arg(long = "cache.dir", value_name = "DIR")]
-    cache_dir: Option<PathBuf>,
-    /// Do not cache the compiled plugin on disk.
-    #[arg(long = "cache.disable")]
-    cache_disable: bool,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -625,20 +624,23 @@ async fn shutdown_signal() {
 /// One plugin file loaded on its own, for the subcommands that run one:
 /// its name, context and loaded version.
 async fn load_alone(
-    plugin: &Path,
-    config: Vec<(String, String)>,
-    cache_dir: Option<PathBuf>,
-    cache_disable: bool,
+    file: PluginFileArgs,
     limits: &PluginLimits,
 ) -> Result<(String, Arc<PluginContext>, Arc<load::PluginVersion>)> {
+    let PluginFileArgs {
+        plugin,
+        config,
+        cache_dir,
+        cache_disable,
+    } = file;
     let cache_dir = (!cache_disable).then(|| cache_dir.unwrap_or_else(cache::default_dir));
     let runtime = Runtime::with_options(RuntimeOptions {
         cache_dir,
         ..RuntimeOptions::default()
     })?;
-    let name = load::plugin_name(plugin);
+    let name = load::plugin_name(&plugin);
     let context = Arc::new(PluginContext::new(&name, config));
-    let version = load::load(&runtime, plugin, &context, limits)
+    let version = load::load(&runtime, &plugin, &context, limits)
         .await
         .map(Arc::new)
         .with_context(|| format!("plugin {name:?} did not load"))?;
@@ -647,14 +649,7 @@ async fn load_alone(
 
 async fn describe_plugin(args: DescribeArgs) -> Result<ExitCode> {
     let limits = PluginLimits::default();
-    let (name, _, version) = load_alone(
-        &args.plugin,
-        args.config,
-        args.cache_dir,
-        args.cache_disable,
-        &limits,
-    )
-    .await?;
+    let (name, _, version) = load_alone(args.file, &limits).await?;
     let out = match args.format {
         DescribeFormat::Markdown => describe::markdown(&name, &version.descriptors),
         DescribeFormat::Json => describe::json(&name, &version.descriptors),
@@ -665,14 +660,7 @@ async fn describe_plugin(args: DescribeArgs) -> Result<ExitCode> {
 
 async fn collect_once(args: CollectArgs) -> Result<ExitCode> {
     let limits = args.limits.limits()?;
-    let (name, context, version) = load_alone(
-        &args.plugin,
-        args.config,
-        args.cache_dir,
-        args.cache_disable,
-        &limits,
-    )
-    .await?;
+    let (name, context, version) = load_alone(args.file, &limits).await?;
     let input = CollectInput {
         target: args.target,
         ..CollectInput::default()
