@@ -23,7 +23,7 @@ fn landing_page_names_the_exporter_and_lists_plugins() {
     assert!(page.body.contains("href=\"/metrics\""));
     for plugin in ["demo_queue", "echo_request", "error"] {
         assert!(
-            page.body.contains(&format!("<td>{plugin}</td>")),
+            page.body.contains(&format!(">{plugin}</a></td>")),
             "{plugin} listed"
         );
     }

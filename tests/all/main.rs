@@ -38,6 +38,7 @@ mod sdk_js;
 mod sdk_python;
 mod sdk_zig;
 mod startup;
+mod status_page;
 mod systems;
 mod tenants;
 mod web_config;

@@ -102,7 +102,7 @@ pub fn privileged(program: &str) -> Command {
 /// Debian packages the end-to-end tests run, with the binaries of each
 /// they use. Only the binaries are used: the tests start their own servers
 /// on loopback, with their own configuration.
-pub const TEST_PACKAGES: [(&str, &[&str]); 10] = [
+pub const TEST_PACKAGES: [(&str, &[&str]); 11] = [
     // tests/all/prometheus.rs
     ("prometheus", &["/usr/bin/prometheus", "/usr/bin/promtool"]),
     // The systems the real plugins observe (tests/all/systems.rs)...
@@ -134,6 +134,8 @@ pub const TEST_PACKAGES: [(&str, &[&str]); 10] = [
     ("curl", &["/usr/bin/curl"]),
     // `systemd-analyze verify` of the unit file (tests/all/deploy.rs).
     ("systemd", &["/usr/bin/systemd-analyze"]),
+    // The headless browser of the status page's test (tests/all/status_page.rs).
+    ("chromium", &["/usr/bin/chromium"]),
 ];
 
 /// Installs the [`TEST_PACKAGES`] whose binaries are missing, in one

@@ -9,12 +9,11 @@
 //! time ([`crate::connections`]).
 
 use std::convert::Infallible;
-use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::Duration;
 
 use bytes::Bytes;
 use futures::{FutureExt as _, StreamExt as _};
@@ -36,6 +35,7 @@ use crate::connections::{Closed, Connection, Connections, Timeouts, Watched};
 use crate::registry::Registry;
 use crate::reload::Reloader;
 use crate::scrape::{self, ScrapeRequest, Selection};
+use crate::status;
 use crate::tenants::{ScrapeCost, Tenant};
 use crate::web_config::{WebConfig, WebSettings};
 
@@ -243,25 +243,30 @@ impl Server {
         }
         if let Some(rest) = path.strip_prefix(TENANTS_PREFIX) {
             let (name, endpoint) = rest.split_once('/').unwrap_or((rest, ""));
-            let probe = match endpoint {
-                "metrics" => false,
-                "probe" => true,
-                _ => return text(StatusCode::NOT_FOUND, "not found\n"),
-            };
+            let endpoint = endpoint.to_owned();
+            if !matches!(endpoint.as_str(), "metrics" | "probe" | "")
+                && !endpoint.starts_with("plugins/")
+            {
+                return text(StatusCode::NOT_FOUND, "not found\n");
+            }
             let tenant = match &self.reloader {
                 Some(reloader) => reloader.tenants().authorize(name, req.headers()).await,
                 None => None,
             };
-            match tenant {
-                Some(tenant) => self.metrics(&req, probe, Some(&tenant)).await,
-                None => tenant_unauthorized(),
+            let Some(tenant) = tenant else {
+                return tenant_unauthorized();
+            };
+            match endpoint.as_str() {
+                "metrics" => self.metrics(&req, false, Some(&tenant)).await,
+                "probe" => self.metrics(&req, true, Some(&tenant)).await,
+                page => self.tenant_page(&tenant, page, true),
             }
         } else if path == self.config.telemetry_path {
             self.metrics(&req, false, None).await
         } else if path == "/probe" {
             self.metrics(&req, true, None).await
-        } else if path == "/" {
-            self.landing_page()
+        } else if path == "/" || path.starts_with("/status/") {
+            self.status_page(path)
         } else if path == "/-/healthy" {
             text(StatusCode::OK, "Healthy\n")
         } else if path == "/-/ready" {
@@ -498,62 +503,86 @@ impl Server {
         response
     }
 
-    fn landing_page(&self) -> Response<Body> {
-        let path = html_escape(&self.config.telemetry_path);
-        let mut rows = String::new();
-        for (name, plugin) in self.registry.snapshot().iter() {
-            let last = plugin.stats.last();
-            let (state, detail) = match (&plugin.state, &last) {
-                (crate::registry::PluginState::Broken(e), _) => ("broken", e.clone()),
-                (_, None) => ("not scraped yet", String::new()),
-                (_, Some(l)) => match l.reason {
-                    None => ("up", String::new()),
-                    Some(r) => ("down", format!("{r}: {}", l.message)),
-                },
+    /// The operator's status pages: `/`, `/status/config`,
+    /// `/status/plugins/NAME` and `/status/tenants/NAME[/plugins/NAME]`.
+    fn status_page(&self, path: &str) -> Response<Body> {
+        let links = status::Links::operator(&self.config.telemetry_path);
+        let tenants = self.reloader.as_ref().map(|r| r.tenants().all());
+        if path == "/" {
+            let host = status::Host {
+                telemetry_path: &self.config.telemetry_path,
+                reload: self.reloader.as_ref().map(|r| r.last_reload()),
+                tenants: tenants.unwrap_or_default(),
             };
-            let (duration, series, at) = match &last {
-                Some(l) => (
-                    format!("{:.3} ms", l.duration.as_secs_f64() * 1e3),
-                    l.series.to_string(),
-                    l.at.duration_since(UNIX_EPOCH)
-                        .map(|d| d.as_secs().to_string())
-                        .unwrap_or_default(),
-                ),
-                None => Default::default(),
-            };
-            // Only a plugin with a serving version has a newer file that
-            // did not load; a broken one shows its load error as such.
-            let detail = match (plugin.version(), plugin.stats.last_reload_error()) {
-                (Some(_), Some(e)) => format!("{detail} (newer file not loaded: {e})"),
-                _ => detail,
-            };
-            let sha = plugin
-                .version()
-                .map(|v| v.sha256[..12].to_owned())
-                .unwrap_or_default();
-            let _ = writeln!(
-                rows,
-                "<tr><td>{}</td><td class=\"{state}\">{state}</td><td>{}</td><td>{duration}</td><td>{series}</td><td>{at}</td><td><code>{sha}</code></td><td>{}</td></tr>",
-                html_escape(name),
-                html_escape(&detail),
-                html_escape(&plugin.path.display().to_string()),
-            );
+            return html(status::index(&self.registry.snapshot(), &host));
         }
-        let body = format!(
-            "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>wasm_exporter</title>\
-<style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left}}.up{{color:#080}}.down,.broken{{color:#b00}}</style></head>\n\
-<body><h1>wasm_exporter</h1>\n<p>Prometheus exporter hosting collectors written as WebAssembly components. Version {}.</p>\n\
-<ul><li><a href=\"{path}\">Metrics</a></li><li><a href=\"{path}?format=text\">Metrics (text format)</a></li><li><a href=\"/-/healthy\">Health</a></li><li><a href=\"/-/ready\">Readiness</a></li></ul>\n\
-<h2>Plugins</h2>\n<table><tr><th>plugin</th><th>last state</th><th>reason</th><th>last duration</th><th>series</th><th>last scrape (unix)</th><th>sha256</th><th>file</th></tr>\n{rows}</table>\n</body></html>\n",
-            crate::VERSION
-        );
-        let mut response = Response::new(Full::new(Bytes::from(body)).boxed());
-        response.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/html; charset=utf-8"),
-        );
-        response
+        let rest = path.trim_start_matches("/status/");
+        if rest == "config" {
+            let shown = self.reloader.as_ref().map(|r| r.shown_config());
+            let text = shown.as_ref().map_or("", |s| s.whole.as_str());
+            return html(status::config(text));
+        }
+        if let Some(name) = rest.strip_prefix("plugins/") {
+            return match self.registry.get(name) {
+                Some(plugin) => html(status::plugin(&plugin, &links)),
+                None => text(StatusCode::NOT_FOUND, "no such plugin\n"),
+            };
+        }
+        if let Some(rest) = rest.strip_prefix("tenants/") {
+            let (name, page) = rest.split_once('/').unwrap_or((rest, ""));
+            let tenant = tenants.and_then(|all| all.into_iter().find(|t| t.name == name));
+            return match tenant {
+                Some(tenant) => self.tenant_page(&tenant, page, false),
+                None => text(StatusCode::NOT_FOUND, "no such tenant\n"),
+            };
+        }
+        text(StatusCode::NOT_FOUND, "not found\n")
     }
+
+    /// A tenant's page (`page` empty) or one of its plugins' pages
+    /// (`plugins/NAME`), for the tenant itself (`own`) or the operator.
+    fn tenant_page(&self, tenant: &Tenant, page: &str, own: bool) -> Response<Body> {
+        let links = status::Links::tenant(&tenant.name, own);
+        if let Some(name) = page.strip_prefix("plugins/") {
+            return match tenant.registry.get(name) {
+                Some(plugin) => html(status::plugin(&plugin, &links)),
+                None => text(StatusCode::NOT_FOUND, "no such plugin\n"),
+            };
+        }
+        if !page.is_empty() {
+            return text(StatusCode::NOT_FOUND, "not found\n");
+        }
+        let shown = self.reloader.as_ref().map(|r| r.shown_config());
+        let config = shown
+            .as_ref()
+            .and_then(|s| s.tenants.get(&tenant.name))
+            .map(String::as_str);
+        html(status::tenant(tenant, &links, config))
+    }
+}
+
+/// A status page, under the page's Content-Security-Policy.
+fn html(body: String) -> Response<Body> {
+    let mut response = Response::new(Full::new(Bytes::from(body)).boxed());
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(status::content_security_policy()),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
 }
 
 /// A response body that keeps its connection marked busy until it has
@@ -709,21 +738,6 @@ fn percent_decode(s: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
-}
-
-fn html_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 #[cfg(test)]

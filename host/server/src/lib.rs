@@ -50,7 +50,9 @@ pub mod registry;
 pub mod reload;
 pub mod reuse;
 pub mod scrape;
+pub mod shown;
 pub mod stats;
+pub mod status;
 pub mod tenants;
 pub mod web_config;
 

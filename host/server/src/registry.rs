@@ -46,6 +46,8 @@ pub struct RegisteredPlugin {
     /// The file as last examined (the serving version's, or that of a newer
     /// file that failed to load while this version kept serving).
     pub stamp: std::sync::Mutex<Option<FileStamp>>,
+    /// When this entry was made: its version loaded, or its file failed.
+    pub loaded_at: SystemTime,
 }
 
 /// The identity of a plugin file as last seen: cheap to compare (length and
@@ -164,6 +166,7 @@ mod tests {
             stats: Arc::new(PluginStats::default()),
             results: Results::default(),
             stamp: Default::default(),
+            loaded_at: SystemTime::now(),
         })
     }
 

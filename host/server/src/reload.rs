@@ -34,6 +34,7 @@ use std::collections::BTreeMap;
 use crate::config::{self, ConfigError, PluginSpec, ResolvedConfig};
 use crate::registry::{FileStamp, PluginState, RegisteredPlugin, Registry};
 use crate::reuse::Results;
+use crate::shown::ShownConfig;
 use crate::stats::PluginStats;
 use crate::tenants::{PoolTotals, Tenants};
 
@@ -96,6 +97,8 @@ pub struct Reloader {
     settle: Duration,
     /// The running configuration; the lock serializes reloads.
     current: tokio::sync::Mutex<ResolvedConfig>,
+    /// The running configuration as the status page shows it.
+    shown: Mutex<Arc<ShownConfig>>,
     status: Mutex<Status>,
 }
 
@@ -118,6 +121,7 @@ impl Reloader {
             defaults,
             settle,
             current: tokio::sync::Mutex::new(ResolvedConfig::default()),
+            shown: Mutex::new(Arc::default()),
             status: Mutex::new(Status {
                 last_ok: false,
                 last_success: UNIX_EPOCH,
@@ -147,11 +151,31 @@ impl Reloader {
         self.read_source().map(|_| ())
     }
 
-    fn read_source(&self) -> Result<ResolvedConfig, ConfigError> {
+    fn read_source(&self) -> Result<(ResolvedConfig, ShownConfig), ConfigError> {
         match &self.source {
-            Source::ConfigFile(path) => config::load(path, &self.defaults),
-            Source::PluginsDir(dir) => config::from_dir(dir, &self.defaults),
+            Source::ConfigFile(path) => {
+                let (file, text) = config::read(path)?;
+                let base_dir = path.parent().unwrap_or(Path::new(""));
+                let resolved = config::resolve(&file, path, base_dir, Some(&text), &self.defaults)?;
+                Ok((resolved, ShownConfig::from_text(&text)))
+            }
+            Source::PluginsDir(dir) => Ok((
+                config::from_dir(dir, &self.defaults)?,
+                ShownConfig::plugins_dir(dir),
+            )),
         }
+    }
+
+    /// The running configuration, secrets masked, for the status page.
+    pub fn shown_config(&self) -> Arc<ShownConfig> {
+        self.shown.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Whether the last reload of the configuration succeeded, and when
+    /// the last one that did finished.
+    pub fn last_reload(&self) -> (bool, SystemTime) {
+        let status = self.status.lock().unwrap_or_else(|p| p.into_inner());
+        (status.last_ok, status.last_success)
     }
 
     /// Re-reads the configuration and brings the registry in line with it
@@ -159,7 +183,7 @@ impl Reloader {
     /// and is returned as the error.
     pub async fn reload(&self) -> Result<ReloadReport, ConfigError> {
         let mut current = self.current.lock().await;
-        let resolved = match self.read_source() {
+        let (resolved, shown) = match self.read_source() {
             Ok(r) => r,
             Err(e) => {
                 self.status
@@ -172,6 +196,7 @@ impl Reloader {
         };
         let report = self.reconcile(&resolved).await;
         *current = resolved;
+        *self.shown.lock().unwrap_or_else(|p| p.into_inner()) = Arc::new(shown);
         let mut status = self.status.lock().unwrap_or_else(|p| p.into_inner());
         status.last_ok = true;
         status.last_success = SystemTime::now();
@@ -591,6 +616,7 @@ pub async fn load_spec(
         stats: stats.unwrap_or_default(),
         results: Results::new(spec.reuse.clone()),
         stamp: std::sync::Mutex::new(Some(stamp)),
+        loaded_at: SystemTime::now(),
     };
     (plugin, outcome)
 }

@@ -5,6 +5,7 @@
 //! plugin's stats, a scrape records into them, the health series and the
 //! landing page read them. It depends on nothing of the server.
 
+use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
@@ -17,6 +18,8 @@ pub struct PluginStats {
     failures: [AtomicU64; FailureReason::ALL.len()],
     collects: AtomicU64,
     last: Mutex<Option<LastScrape>>,
+    last_failure: Mutex<Option<LastScrape>>,
+    recent: Mutex<VecDeque<Sample>>,
     reloads_ok: AtomicU64,
     reloads_failed: AtomicU64,
     last_reload_error: Mutex<Option<String>>,
@@ -37,9 +40,28 @@ pub struct LastScrape {
     pub series: u64,
 }
 
+/// Scrapes kept per plugin for the status page's charts.
+pub const RECENT_SCRAPES: usize = 60;
+
+/// One recent scrape of a plugin, for the status page's charts.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Sample {
+    /// When it finished.
+    pub at: SystemTime,
+    /// How long it took.
+    pub duration: Duration,
+    /// Samples it returned.
+    pub series: u64,
+    /// Fuel it burned.
+    pub fuel: u64,
+    /// Whether the plugin was up.
+    pub up: bool,
+}
+
 impl PluginStats {
     /// Counts one scrape's outcome.
     pub fn record(&self, outcome: &Outcome) {
+        let at = SystemTime::now();
         let (reason, message) = match &outcome.result {
             Ok(_) => (None, String::new()),
             Err(f) => {
@@ -47,13 +69,38 @@ impl PluginStats {
                 (Some(f.reason), f.message.clone())
             }
         };
-        *self.last.lock().unwrap_or_else(|e| e.into_inner()) = Some(LastScrape {
-            at: SystemTime::now(),
+        let last = LastScrape {
+            at,
             reason,
             message,
             duration: outcome.duration,
             series: outcome.series,
+        };
+        if reason.is_some() {
+            *lock(&self.last_failure) = Some(last.clone());
+        }
+        *lock(&self.last) = Some(last);
+        let mut recent = lock(&self.recent);
+        if recent.len() == RECENT_SCRAPES {
+            recent.pop_front();
+        }
+        recent.push_back(Sample {
+            at,
+            duration: outcome.duration,
+            series: outcome.series,
+            fuel: outcome.fuel_consumed,
+            up: reason.is_none(),
         });
+    }
+
+    /// The last scrape that found the plugin down, however long ago.
+    pub fn last_failure(&self) -> Option<LastScrape> {
+        lock(&self.last_failure).clone()
+    }
+
+    /// The last [`RECENT_SCRAPES`] scrapes, oldest first.
+    pub fn recent(&self) -> Vec<Sample> {
+        lock(&self.recent).iter().copied().collect()
     }
 
     /// Counts one call of the plugin's `collect` (a scrape served from the
@@ -110,6 +157,10 @@ impl PluginStats {
 
     /// The last scrape's result, if the plugin was scraped.
     pub fn last(&self) -> Option<LastScrape> {
-        self.last.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        lock(&self.last).clone()
     }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }

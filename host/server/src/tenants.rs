@@ -69,6 +69,32 @@ impl TenantStats {
         }
     }
 
+    /// Scrapes served, refused for credentials, and turned away past its
+    /// scrapes in flight.
+    pub fn counts(&self) -> (u64, u64, u64) {
+        (
+            self.scrapes.load(Ordering::Relaxed),
+            self.auth_rejections.load(Ordering::Relaxed),
+            self.limit_rejections.load(Ordering::Relaxed),
+        )
+    }
+
+    /// What its last scrape took, and how often its series budget was
+    /// spent.
+    pub fn last_cost(&self) -> (std::time::Duration, ScrapeCost, u64) {
+        let cost = ScrapeCost {
+            fuel: self.last_fuel.load(Ordering::Relaxed),
+            memory_bytes: self.last_memory_bytes.load(Ordering::Relaxed),
+            series: self.last_series.load(Ordering::Relaxed),
+            series_budget_spent: false,
+        };
+        (
+            std::time::Duration::from_nanos(self.last_duration_ns.load(Ordering::Relaxed)),
+            cost,
+            self.series_budget_spent.load(Ordering::Relaxed),
+        )
+    }
+
     /// A scrape turned away: past its scrapes in flight.
     pub fn record_limit(&self) {
         self.limit_rejections.fetch_add(1, Ordering::Relaxed);
@@ -149,6 +175,11 @@ impl Tenant {
     /// Its budget per scrape.
     pub fn budget(&self) -> &TenantBudget {
         &self.spec.budget
+    }
+
+    /// Its share of the instance pool and of the memory budget.
+    pub fn share_size(&self) -> (u32, u64) {
+        self.share_size
     }
 
     /// Whether the request's `Authorization` header holds one of its
