@@ -297,3 +297,170 @@ fn describe_lists_every_family_collect_returns_in_markdown_and_json() {
     assert!(!ok);
     assert!(err.contains("plugin \"broken\" did not load"), "{err}");
 }
+
+/// Each case of the `lint_bait` plugin, whether `check` passes it, and
+/// the one finding it must report.
+const LINT_CASES: [(&str, bool, &str); 14] = [
+    ("clean", true, ""),
+    ("no_help", false, "PROBLEM lint_bait_workers: no help text"),
+    (
+        "counter_without_total",
+        false,
+        "PROBLEM lint_bait_requests: counter metrics should have \"_total\" suffix",
+    ),
+    (
+        "non_base_unit",
+        false,
+        "PROBLEM lint_bait_latency_milliseconds: use base unit \"seconds\" instead of \"milliseconds\"",
+    ),
+    (
+        "abbreviated_unit",
+        false,
+        "PROBLEM lint_bait_latency_ms: metric names should not contain abbreviated units",
+    ),
+    (
+        "camel_case",
+        false,
+        "PROBLEM lint_bait_queueSize: metric names should be written in 'snake_case' not 'camelCase'",
+    ),
+    (
+        "camel_case_label",
+        false,
+        "PROBLEM lint_bait_size: label names should be written in 'snake_case' not 'camelCase' (queueName)",
+    ),
+    (
+        "type_in_name",
+        false,
+        "PROBLEM lint_bait_size_gauge: metric name should not include type 'gauge'",
+    ),
+    (
+        "reserved_suffix",
+        false,
+        "PROBLEM lint_bait_latency_bucket: non-histogram metrics should not have \"_bucket\" suffix",
+    ),
+    (
+        "colon",
+        false,
+        "PROBLEM lint_bait:size: metric names should not contain ':'",
+    ),
+    (
+        "high_cardinality",
+        true,
+        "WARNING lint_bait_jobs: 2000 series, more than 1000: check that its labels are bounded; label \"queue\" has 2000 values",
+    ),
+    (
+        "undescribed",
+        false,
+        "PROBLEM lint_bait_hidden: returned but not described",
+    ),
+    (
+        "not_returned",
+        true,
+        "WARNING lint_bait_missing: described but not returned",
+    ),
+    (
+        "type_mismatch",
+        false,
+        "PROBLEM lint_bait_queue_depth: described as counter but returned as gauge",
+    ),
+];
+
+#[test]
+fn check_catches_each_lint_on_a_plugin_that_breaks_it() {
+    let plugin = test_plugin("lint_bait");
+    let plugin = plugin.to_str().unwrap();
+    for (case, passes, finding) in LINT_CASES {
+        let config = format!("case={case}");
+        let (ok, out, err) = run(&["check", plugin, "--config", &config]);
+        assert_eq!(ok, passes, "{case}: exit status\n{out}{err}");
+        let findings: Vec<&str> = out
+            .lines()
+            .map(str::trim)
+            .filter(|l| l.starts_with("PROBLEM") || l.starts_with("WARNING"))
+            .collect();
+        if finding.is_empty() {
+            assert_eq!(findings, Vec::<&str>::new(), "{case}:\n{out}");
+            assert!(out.contains("SUCCESS"), "{case}:\n{out}");
+        } else {
+            assert_eq!(findings.len(), 1, "{case}: one finding\n{out}");
+            assert!(findings[0].starts_with(finding), "{case}:\n{out}");
+        }
+    }
+    // A cardinality bound of the operator's choosing.
+    let (ok, out, _) = run(&[
+        "check",
+        plugin,
+        "--config",
+        "case=clean",
+        "--lint.max-series-per-family",
+        "0",
+    ]);
+    assert!(
+        ok && out.contains("WARNING lint_bait_queue_depth: 1 series, more than 0"),
+        "{out}"
+    );
+}
+
+#[test]
+fn check_validates_the_component_and_its_grants() {
+    // Not the world this host serves, and another WIT version: named.
+    for (name, reason) in [
+        ("other_world", "not a collector plugin"),
+        ("wrong_version", "built against WIT version 0.2.0"),
+    ] {
+        let plugin = test_plugin(name);
+        let (ok, out, _) = run(&["check", plugin.to_str().unwrap()]);
+        assert!(!ok, "{name}: {out}");
+        assert!(
+            out.contains("FAILED") && out.contains(reason),
+            "{name}: {out}"
+        );
+        assert!(out.contains(&format!("{name}.wasm")), "{name}: {out}");
+    }
+    // Its imports against what a configuration grants: tcp and udp are,
+    // http, statfs, files and name lookups are not.
+    let plugin = test_plugin("reach_out");
+    let dir = TempDir::new("check_grants");
+    let config = dir.path().join("config.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "plugins:\n  - path: {}\n    grants: {{ tcp: [\"127.0.0.1:1\"], udp: [\"127.0.0.1:1\"] }}\n",
+            plugin.display()
+        ),
+    )
+    .unwrap();
+    let (ok, out, _) = run(&[
+        "check",
+        plugin.to_str().unwrap(),
+        "--config.file",
+        config.to_str().unwrap(),
+    ]);
+    assert!(!ok, "{out}");
+    let ungranted: Vec<&str> = out
+        .lines()
+        .filter(|l| l.contains("PROBLEM capabilities"))
+        .collect();
+    assert_eq!(ungranted.len(), 4, "{out}");
+    for grant in [
+        "grants.http",
+        "grants.statfs",
+        "grants.files",
+        "a host name",
+    ] {
+        assert!(
+            ungranted.iter().any(|l| l.contains(grant)),
+            "{grant}: {out}"
+        );
+    }
+    assert!(out.contains("wasi:sockets/tcp@0.2.6: granted"), "{out}");
+    // A plugin the configuration does not list.
+    let other = test_plugin("empty");
+    let (ok, out, _) = run(&[
+        "check",
+        other.to_str().unwrap(),
+        "--config.file",
+        config.to_str().unwrap(),
+    ]);
+    assert!(!ok && out.contains("no plugin with path"), "{out}");
+}

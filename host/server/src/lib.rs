@@ -43,6 +43,7 @@ pub mod connections;
 pub mod describe;
 pub mod health;
 pub mod http;
+pub mod lint;
 pub mod log;
 pub mod probe;
 pub mod process;

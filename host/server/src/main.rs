@@ -1,6 +1,6 @@
 //! The `wasm_exporter` binary: parses flags and wires the library together.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,6 +14,7 @@ use wasm_exporter::describe;
 use wasm_exporter::exposition::block;
 use wasm_exporter::exposition::encode::Format;
 use wasm_exporter::http::{self, Server, ServerConfig};
+use wasm_exporter::lint;
 use wasm_exporter::log::LogFormat;
 use wasm_exporter::registry::Registry;
 use wasm_exporter::reload::{self, Reloader, Source};
@@ -21,6 +22,7 @@ use wasm_exporter::runtime::cache;
 use wasm_exporter::runtime::collect::{self, CollectInput};
 use wasm_exporter::runtime::compiler::CompileWorker;
 use wasm_exporter::runtime::engine::{self, Runtime, RuntimeOptions};
+use wasm_exporter::runtime::grants::Grants;
 use wasm_exporter::runtime::limits::{self, PluginLimits};
 use wasm_exporter::runtime::load;
 use wasm_exporter::runtime::outcome::{Outcome, root_message};
@@ -51,6 +53,11 @@ enum Command {
     /// Prints the reference of the metrics a plugin declares (its
     /// `describe`), as Markdown or JSON.
     Describe(DescribeArgs),
+    /// Checks a plugin file: that it is a component of the world this host
+    /// serves, that a configuration grants what its imports need, and runs
+    /// its describe and one collect, linting the output as
+    /// `promtool check metrics` does. Exits non-zero on any problem.
+    Check(CheckArgs),
     /// Checks a configuration file: syntax, fields, secrets, and that every
     /// plugin it names loads and passes the smoke test.
     CheckConfig(CheckConfigArgs),
@@ -75,6 +82,30 @@ struct CheckWebConfigArgs {
     /// The web configuration files.
     #[arg(required = true)]
     files: Vec<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+struct CheckArgs {
+    #[command(flatten)]
+    file: PluginFileArgs,
+    /// A configuration file to check the plugin against: its entry for
+    /// this file (by path, or `--plugin`) gives the grants, configuration
+    /// and limits it runs with, and every capability its imports need
+    /// must be granted there.
+    #[arg(long = "config.file", value_name = "FILE")]
+    config_file: Option<PathBuf>,
+    /// The plugin's name in `--config.file` (`TENANT/NAME` for a tenant's),
+    /// when it is not found there by its path.
+    #[arg(long = "plugin", value_name = "NAME", requires = "config_file")]
+    plugin_name: Option<String>,
+    /// Target handed to the plugin, as `/probe?target=` would.
+    #[arg(long)]
+    target: Option<String>,
+    /// Series in one family past which a cardinality warning is given.
+    #[arg(long = "lint.max-series-per-family", value_name = "N", default_value_t = lint::DEFAULT_MAX_SERIES_PER_FAMILY)]
+    max_series_per_family: usize,
+    #[command(flatten)]
+    limits: LimitArgs,
 }
 
 #[derive(Args, Debug)]
@@ -323,6 +354,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Some(Command::Collect(args)) => runtime.block_on(collect_once(args)),
         Some(Command::Describe(args)) => runtime.block_on(describe_plugin(args)),
+        Some(Command::Check(args)) => runtime.block_on(check_plugin(args)),
         Some(Command::CheckConfig(args)) => runtime.block_on(check_config(args)),
         Some(Command::CheckWebConfig(args)) => Ok(check_web_config(&args)),
         Some(Command::CompileWorker(_)) => unreachable!("handled above"),
@@ -531,6 +563,166 @@ fn check_web_config(args: &CheckWebConfigArgs) -> ExitCode {
     }
 }
 
+async fn check_plugin(args: CheckArgs) -> Result<ExitCode> {
+    let CheckArgs {
+        mut file,
+        config_file,
+        plugin_name,
+        target,
+        max_series_per_family,
+        limits,
+    } = args;
+    let mut limits = limits.limits()?;
+    println!("Checking {}", file.plugin.display());
+    // The configuration's entry for the plugin: its grants, configuration
+    // and limits.
+    let mut grants = None;
+    if let Some(config_file) = &config_file {
+        let resolved = match config::load(config_file, &limits) {
+            Ok(r) => r,
+            Err(e) => {
+                println!("  FAILED: {e}");
+                return Ok(ExitCode::FAILURE);
+            }
+        };
+        let Some(spec) = find_spec(&resolved, &file.plugin, plugin_name.as_deref()) else {
+            println!(
+                "  FAILED: {}: no plugin {} (add it, or name it with --plugin)",
+                config_file.display(),
+                match &plugin_name {
+                    Some(name) => format!("named {name:?}"),
+                    None => format!("with path {}", file.plugin.display()),
+                }
+            );
+            return Ok(ExitCode::FAILURE);
+        };
+        limits = spec.limits.clone();
+        let mut config = spec.config.clone();
+        for (k, v) in file.config.drain(..) {
+            config.retain(|(key, _)| *key != k);
+            config.push((k, v));
+        }
+        file.config = config;
+        grants = Some(spec.grants.clone());
+    }
+    let (_, context, version) =
+        match load_alone(file, &limits, grants.clone().unwrap_or_default()).await {
+            Ok(loaded) => loaded,
+            Err(e) => {
+                println!("  FAILED: {e:#}");
+                return Ok(ExitCode::FAILURE);
+            }
+        };
+    let mut problems = 0;
+    println!(
+        "  component: OK (WIT {}, {} bytes, compiled in {} ms)",
+        version.wit_version,
+        version.size_bytes,
+        version.compile_time.as_millis()
+    );
+    // What its imports need granted.
+    let needed: Vec<(&String, &str)> = version
+        .imports
+        .iter()
+        .filter_map(|i| load::grant_needed(i).map(|g| (i, g)))
+        .collect();
+    if needed.is_empty() {
+        println!("  capabilities: none needed");
+    }
+    for (import, grant) in needed {
+        match &grants {
+            None => {
+                println!("  capabilities: imports {import}: needs {grant} in its configuration")
+            }
+            Some(g) if load::granted_for(g, import) => {
+                println!("  capabilities: imports {import}: granted")
+            }
+            Some(_) => {
+                problems += 1;
+                println!(
+                    "  PROBLEM capabilities: imports {import}, which needs {grant}: not granted by {}",
+                    config_file.as_deref().unwrap_or(Path::new("")).display()
+                );
+            }
+        }
+    }
+    println!("  describe: {} families", version.descriptors.len());
+    let input = CollectInput {
+        target,
+        ..CollectInput::default()
+    };
+    let outcome = collect::collect(&version, &context, &limits, &input, limits.timeout()).await;
+    let families = match outcome.result {
+        Ok(families) => {
+            println!(
+                "  collect: OK, {} series, {} fuel, {} µs",
+                outcome.series,
+                outcome.fuel_consumed,
+                outcome.duration.as_micros()
+            );
+            families
+        }
+        Err(failure) => {
+            println!("  FAILED: collect: {}: {}", failure.reason, failure.message);
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let mut findings = lint::lint(&families, max_series_per_family);
+    findings.extend(lint::compare(&version.descriptors, &families));
+    let mut warnings = 0;
+    for f in &findings {
+        let level = match f.severity {
+            lint::Severity::Problem => {
+                problems += 1;
+                "PROBLEM"
+            }
+            lint::Severity::Warning => {
+                warnings += 1;
+                "WARNING"
+            }
+        };
+        println!("  {level} {}: {}", f.family, f.message);
+    }
+    if problems > 0 {
+        println!("  FAILED: {problems} problems, {warnings} warnings");
+        Ok(ExitCode::FAILURE)
+    } else {
+        println!(
+            "  SUCCESS: {} families, {warnings} warnings",
+            families.len()
+        );
+        Ok(ExitCode::SUCCESS)
+    }
+}
+
+/// The entry of `resolved` for the plugin `file`: the one named `name`
+/// (`tenant/plugin` for a tenant's), or else the one whose path is the
+/// same file.
+fn find_spec<'a>(
+    resolved: &'a config::ResolvedConfig,
+    file: &Path,
+    name: Option<&str>,
+) -> Option<&'a config::PluginSpec> {
+    let tenant_plugins = resolved.tenants.values().flat_map(|t| {
+        t.plugins
+            .values()
+            .map(move |spec| (format!("{}/{}", t.name, spec.name), spec))
+    });
+    let mut all = resolved
+        .plugins
+        .values()
+        .map(|spec| (spec.name.clone(), spec))
+        .chain(tenant_plugins);
+    match name {
+        Some(name) => all.find(|(n, _)| n == name).map(|(_, spec)| spec),
+        None => {
+            let wanted = std::fs::canonicalize(file).ok()?;
+            all.find(|(_, spec)| std::fs::canonicalize(&spec.path).ok().as_ref() == Some(&wanted))
+                .map(|(_, spec)| spec)
+        }
+    }
+}
+
 async fn check_config(args: CheckConfigArgs) -> Result<ExitCode> {
     let limits = args.limits.limits()?;
     println!("Checking {}", args.file.display());
@@ -626,6 +818,7 @@ async fn shutdown_signal() {
 async fn load_alone(
     file: PluginFileArgs,
     limits: &PluginLimits,
+    grants: Grants,
 ) -> Result<(String, Arc<PluginContext>, Arc<load::PluginVersion>)> {
     let PluginFileArgs {
         plugin,
@@ -639,7 +832,7 @@ async fn load_alone(
         ..RuntimeOptions::default()
     })?;
     let name = load::plugin_name(&plugin);
-    let context = Arc::new(PluginContext::new(&name, config));
+    let context = Arc::new(PluginContext::with_grants(&name, config, grants));
     let version = load::load(&runtime, &plugin, &context, limits)
         .await
         .map(Arc::new)
@@ -649,7 +842,7 @@ async fn load_alone(
 
 async fn describe_plugin(args: DescribeArgs) -> Result<ExitCode> {
     let limits = PluginLimits::default();
-    let (name, _, version) = load_alone(args.file, &limits).await?;
+    let (name, _, version) = load_alone(args.file, &limits, Grants::default()).await?;
     let out = match args.format {
         DescribeFormat::Markdown => describe::markdown(&name, &version.descriptors),
         DescribeFormat::Json => describe::json(&name, &version.descriptors),
@@ -660,7 +853,7 @@ async fn describe_plugin(args: DescribeArgs) -> Result<ExitCode> {
 
 async fn collect_once(args: CollectArgs) -> Result<ExitCode> {
     let limits = args.limits.limits()?;
-    let (name, context, version) = load_alone(args.file, &limits).await?;
+    let (name, context, version) = load_alone(args.file, &limits, Grants::default()).await?;
     let input = CollectInput {
         target: args.target,
         ..CollectInput::default()
