@@ -464,3 +464,77 @@ fn check_validates_the_component_and_its_grants() {
     ]);
     assert!(!ok && out.contains("no plugin with path"), "{out}");
 }
+
+/// `cargo xtask`'s binary (built by `cargo xtask test`): it builds one
+/// plugin directory of any language with the toolchains it installed.
+fn xtask() -> std::path::PathBuf {
+    let xtask = target_dir().join("debug/xtask");
+    assert!(
+        xtask.is_file(),
+        "{} is missing: run the tests with `cargo xtask test`",
+        xtask.display()
+    );
+    xtask
+}
+
+#[test]
+fn new_then_build_then_check_passes_for_every_language() {
+    let dir = TempDir::new("new_plugin");
+    let sdk = crate::common::repo_root().join("sdk/rust");
+    for lang in ["rust", "python", "js", "c", "zig"] {
+        let name = format!("new_{lang}");
+        let src = dir.path().join(&name);
+        let (ok, out, err) = run(&[
+            "new",
+            "--lang",
+            lang,
+            &name,
+            "--dir",
+            src.to_str().unwrap(),
+            "--sdk",
+            sdk.to_str().unwrap(),
+        ]);
+        assert!(ok, "new --lang {lang}: {out}{err}");
+        assert!(out.contains("wasm_exporter check"), "{out}");
+        let wasm = dir.path().join(format!("{name}.wasm"));
+        let built = Command::new(xtask())
+            .arg("build-plugin")
+            .arg(&src)
+            .arg(&wasm)
+            .current_dir(crate::common::repo_root())
+            .output()
+            .unwrap();
+        assert!(
+            built.status.success(),
+            "building the new {lang} plugin: {}",
+            String::from_utf8_lossy(&built.stderr)
+        );
+        let (ok, out, err) = run(&["check", wasm.to_str().unwrap()]);
+        assert!(ok, "check of the new {lang} plugin:\n{out}{err}");
+        assert!(!out.contains("PROBLEM"), "{lang}:\n{out}");
+        // Its metrics are named after it.
+        let (ok, exposition, err) = run(&["collect", wasm.to_str().unwrap()]);
+        assert!(ok, "{lang}: {err}");
+        assert!(
+            exposition
+                .lines()
+                .filter(|l| !l.starts_with('#'))
+                .all(|l| l.starts_with(&format!("{name}_"))),
+            "{lang}:\n{exposition}"
+        );
+    }
+    // What it refuses: an existing directory, a name that cannot prefix
+    // metrics.
+    let existing = dir.path().join("new_c");
+    let (ok, _, err) = run(&[
+        "new",
+        "--lang",
+        "c",
+        "x",
+        "--dir",
+        existing.to_str().unwrap(),
+    ]);
+    assert!(!ok && err.contains("already exists"), "{err}");
+    let (ok, _, err) = run(&["new", "--lang", "zig", "Bad-Name"]);
+    assert!(!ok && err.contains("cannot name a plugin"), "{err}");
+}

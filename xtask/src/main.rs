@@ -26,6 +26,10 @@ commands:
                    tests/plugins/*) into target/plugins/ and
                    target/test-plugins/, skipping unchanged ones; a language
                    whose toolchain is missing is skipped with a note
+  build-plugin DIR OUT
+                   build the one plugin directory DIR (any language; a Rust
+                   one is a cargo package of its own, as `wasm_exporter new`
+                   makes it) into the component OUT
   toolchains       install the Python, JavaScript, Go, C and Zig plugin
                    toolchains into the project (.venv, sdk/js/node_modules,
                    target/tools/)
@@ -76,6 +80,7 @@ fn main() -> ExitCode {
     let rest: Vec<OsString> = args.collect();
     let result = match command.as_deref().and_then(OsStr::to_str) {
         Some("plugins") if rest.is_empty() => build_plugins().map(|_| ()),
+        Some("build-plugin") if rest.len() == 2 => build_plugin(&rest[0], &rest[1]),
         Some("toolchains") if rest.is_empty() => {
             Workspace::locate().and_then(|w| guest::install_all(&w))
         }
@@ -101,6 +106,19 @@ fn main() -> ExitCode {
             eprintln!("error: {error:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+fn build_plugin(dir: &OsStr, out: &OsStr) -> Result<()> {
+    let workspace = Workspace::locate()?;
+    // Children run in the workspace root: paths as given are the caller's.
+    let dir = std::path::absolute(dir)?;
+    let out = std::path::absolute(out)?;
+    let (dir, out) = (dir.as_path(), out.as_path());
+    if dir.join("Cargo.toml").is_file() {
+        plugins::build_package(&workspace, dir, out)
+    } else {
+        guest::build_one(&workspace, dir, out)
     }
 }
 

@@ -83,6 +83,37 @@ fn build_rust(workspace: &Workspace) -> Result<()> {
     Ok(())
 }
 
+/// Builds the Rust plugin package in `dir` (a workspace of its own, as
+/// `wasm_exporter new --lang rust` makes it) into the component `out`,
+/// with a target directory of its own below the workspace's.
+pub fn build_package(workspace: &Workspace, dir: &Path, out: &Path) -> Result<()> {
+    ensure_target_installed(workspace)?;
+    let manifest = dir.join("Cargo.toml");
+    let text = fs::read_to_string(&manifest)
+        .with_context(|| format!("failed to read {}", manifest.display()))?;
+    let package = manifest_name(&text, "package")
+        .with_context(|| format!("no [package] name in {}", manifest.display()))?;
+    let artifact = manifest_name(&text, "lib").unwrap_or_else(|| package.replace('-', "_"));
+    let target_dir = workspace.target_dir.join("package-build");
+    let mut cargo = workspace.cargo();
+    cargo
+        .args(["build", "--release", "--target", TARGET, "--manifest-path"])
+        .arg(&manifest)
+        .arg("--target-dir")
+        .arg(&target_dir);
+    workspace.run(&mut cargo)?;
+    let built = target_dir
+        .join(TARGET)
+        .join("release")
+        .join(format!("{artifact}.wasm"));
+    let out_dir = match out.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    install(&built, out_dir, out)?;
+    Ok(())
+}
+
 /// Installs the standard library for [`TARGET`] with rustup when it is
 /// missing (a fresh machine), or fails with the fix when rustup is not
 /// there, rather than letting cargo fail with "can't find crate for `core`".

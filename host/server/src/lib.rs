@@ -50,6 +50,7 @@ pub mod process;
 pub mod registry;
 pub mod reload;
 pub mod reuse;
+pub mod scaffold;
 pub mod scrape;
 pub mod shown;
 pub mod stats;

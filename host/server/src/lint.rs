@@ -166,7 +166,9 @@ pub fn compare(descriptors: &[Descriptor], families: &[Block]) -> Vec<Finding> {
             });
             continue;
         };
-        if descriptor.type_ != family.type_ {
+        // A descriptor of type unknown says nothing of the type (a
+        // client_golang `Desc` has none).
+        if descriptor.type_ != family.type_ && descriptor.type_ != MetricType::Unknown {
             out.push(Finding {
                 severity: Severity::Problem,
                 family: family.name.clone(),

@@ -27,6 +27,7 @@ use wasm_exporter::runtime::limits::{self, PluginLimits};
 use wasm_exporter::runtime::load;
 use wasm_exporter::runtime::outcome::{Outcome, root_message};
 use wasm_exporter::runtime::sandbox::PluginContext;
+use wasm_exporter::scaffold;
 use wasm_exporter::web_config::WebConfig;
 
 /// Prometheus exporter that hosts collectors written as WebAssembly components.
@@ -58,6 +59,9 @@ enum Command {
     /// its describe and one collect, linting the output as
     /// `promtool check metrics` does. Exits non-zero on any problem.
     Check(CheckArgs),
+    /// Makes a new plugin from the language's template, named after it; it
+    /// builds and passes `check` as it is.
+    New(NewArgs),
     /// Checks a configuration file: syntax, fields, secrets, and that every
     /// plugin it names loads and passes the smoke test.
     CheckConfig(CheckConfigArgs),
@@ -106,6 +110,31 @@ struct CheckArgs {
     max_series_per_family: usize,
     #[command(flatten)]
     limits: LimitArgs,
+}
+
+#[derive(Args, Debug)]
+struct NewArgs {
+    /// The plugin's language.
+    #[arg(long, value_enum)]
+    lang: NewLang,
+    /// The plugin's name: it prefixes its metrics (lowercase, digits, `_`).
+    name: String,
+    /// The directory to create (default: NAME in the current directory).
+    #[arg(long, value_name = "DIR")]
+    dir: Option<PathBuf>,
+    /// The Rust SDK a Rust plugin depends on (default: `sdk/rust` of the
+    /// wasm_exporter checkout the current directory is in).
+    #[arg(long, value_name = "DIR")]
+    sdk: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum NewLang {
+    Rust,
+    Python,
+    Js,
+    C,
+    Zig,
 }
 
 #[derive(Args, Debug)]
@@ -355,6 +384,7 @@ fn main() -> ExitCode {
         Some(Command::Collect(args)) => runtime.block_on(collect_once(args)),
         Some(Command::Describe(args)) => runtime.block_on(describe_plugin(args)),
         Some(Command::Check(args)) => runtime.block_on(check_plugin(args)),
+        Some(Command::New(args)) => new_plugin(args),
         Some(Command::CheckConfig(args)) => runtime.block_on(check_config(args)),
         Some(Command::CheckWebConfig(args)) => Ok(check_web_config(&args)),
         Some(Command::CompileWorker(_)) => unreachable!("handled above"),
@@ -719,6 +749,31 @@ fn find_spec<'a>(
             let wanted = std::fs::canonicalize(file).ok()?;
             all.find(|(_, spec)| std::fs::canonicalize(&spec.path).ok().as_ref() == Some(&wanted))
                 .map(|(_, spec)| spec)
+        }
+    }
+}
+
+fn new_plugin(args: NewArgs) -> Result<ExitCode> {
+    let lang = match args.lang {
+        NewLang::Rust => scaffold::Lang::Rust,
+        NewLang::Python => scaffold::Lang::Python,
+        NewLang::Js => scaffold::Lang::Js,
+        NewLang::C => scaffold::Lang::C,
+        NewLang::Zig => scaffold::Lang::Zig,
+    };
+    let dir = std::path::absolute(args.dir.unwrap_or_else(|| PathBuf::from(&args.name)))?;
+    let sdk = match args.sdk {
+        Some(sdk) => Some(std::path::absolute(&sdk)?),
+        None => scaffold::find_sdk(&std::env::current_dir()?),
+    };
+    match scaffold::create(lang, &args.name, &dir, sdk.as_deref()) {
+        Ok(next) => {
+            print!("{next}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            Ok(ExitCode::FAILURE)
         }
     }
 }

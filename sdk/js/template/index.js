@@ -7,16 +7,16 @@ import { Gauge, register, config, configGet, log } from 'wasm-exporter';
 // Declared once at the top level (which runs at build time); every scrape
 // starts from them empty.
 const scraped = new Gauge({
-  name: 'example_scrape_timestamp_seconds',
+  name: 'template_scrape_timestamp_seconds',
   help: 'When the plugin last collected (Unix time).',
   unit: 'seconds',
 });
 const settings = new Gauge({
-  name: 'example_config_entries',
+  name: 'template_config_entries',
   help: 'Configuration entries the plugin received.',
 });
 const status = new Gauge({
-  name: 'example_http_status',
+  name: 'template_http_status',
   help: 'HTTP status of the configured URL.',
   labelNames: ['url'],
 });

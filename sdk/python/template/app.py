@@ -15,6 +15,17 @@ log = logging.getLogger(__name__)
 
 
 class TemplateCollector:
+    def describe(self):
+        """What collect() returns: the host lists it, and
+        `wasm_exporter check` compares the two."""
+        yield GaugeMetricFamily(
+            "template_greeting_length", "Characters in the configured greeting.", labels=["greeting"]
+        )
+        yield GaugeMetricFamily(
+            "template_collected_timestamp_seconds",
+            "When this scrape was collected, in seconds since the epoch.",
+        )
+
     def collect(self):
         scrape = request()
         log.info("collecting for %s", scrape.target or "/metrics")

@@ -134,6 +134,61 @@ fn skipped(name: &str) -> bool {
         )
 }
 
+/// The language of the plugin directory `src`, by its main file: the
+/// file each language's template starts from.
+fn language_of(src: &Path) -> Option<Box<dyn Guest>> {
+    let has = |file: &str| src.join(file).is_file();
+    let has_ext = |ext: &str| {
+        fs::read_dir(src).is_ok_and(|entries| {
+            entries
+                .flatten()
+                .any(|e| e.path().extension().is_some_and(|x| x == ext))
+        })
+    };
+    let name = if has("app.py") {
+        "python"
+    } else if has("index.js") {
+        "js"
+    } else if has("main.zig") {
+        "zig"
+    } else if has("go.mod") {
+        "go"
+    } else if has_ext("c") {
+        "c"
+    } else {
+        return None;
+    };
+    languages().into_iter().find(|g| g.name() == name)
+}
+
+/// Builds the one plugin directory `src` (any language but Rust) into
+/// the component `out`: `cargo xtask build-plugin`.
+pub fn build_one(workspace: &Workspace, src: &Path, out: &Path) -> Result<()> {
+    let Some(guest) = language_of(src) else {
+        bail!(
+            "{}: no app.py, index.js, main.zig, go.mod or .c file: not a plugin directory",
+            src.display()
+        );
+    };
+    if let Err(how) = guest.toolchain(workspace) {
+        bail!("no {} toolchain: {how}", guest.name());
+    }
+    let built = workspace
+        .target_dir
+        .join("guest-build")
+        .join(format!("{}.wasm", stem(out)));
+    if let Some(dir) = built.parent() {
+        fs::create_dir_all(dir).with_context(|| format!("failed to create {}", dir.display()))?;
+    }
+    guest.build(workspace, src, &built)?;
+    let out_dir = match out.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    install(&built, out_dir, out)?;
+    Ok(())
+}
+
 /// What one run of [`build_all`] did, per language.
 #[derive(Default)]
 pub struct Report {
