@@ -93,9 +93,12 @@ fn config_file_serves_plugins_with_their_config_limits_and_secrets() {
     let left = page.value("echo_timeout_ms").unwrap();
     assert!((1900.0..=2000.0).contains(&left), "{left}");
     // ...but the host never shows them.
-    let landing = host.get_ok("/");
+    let pages = ["/", "/status/config", "/status/plugins/echo"].map(|p| host.get_ok(p));
+    assert!(pages[1].contains("secrets/password"), "{}", pages[1]);
     for secret in [SECRET, TOKEN] {
-        assert!(!landing.contains(secret), "landing page leaks a secret");
+        for page in &pages {
+            assert!(!page.contains(secret), "a status page leaks a secret");
+        }
         assert!(
             !host.log().join("\n").contains(secret),
             "log leaks a secret"

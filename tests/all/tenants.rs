@@ -565,3 +565,73 @@ fn prometheus_scrapes_tenants_with_their_own_credentials() {
     });
     assert_eq!(b, ["conf", "queue"]);
 }
+
+#[test]
+fn the_log_is_one_event_per_line_and_holds_no_credential() {
+    for format in ["logfmt", "json"] {
+        let host = Host::start_config(
+            plugins_dir("tenant_logs"),
+            &config(""),
+            &["--log.level", "debug", "--log.format", format],
+        );
+        // Right and wrong credentials of both kinds, on every tenant page.
+        let wrong_token = "token-wrong-7731";
+        let wrong_password = "pass-wrong-7731";
+        for path in [
+            "/tenants/a/metrics",
+            "/tenants/a/",
+            "/tenants/b/metrics",
+            "/tenants/b/",
+        ] {
+            for authorization in [
+                "Bearer token-a".to_owned(),
+                format!("Bearer {wrong_token}"),
+                basic("bob", "pass-b"),
+                basic("bob", wrong_password),
+            ] {
+                get_as(&host, path, Some(&authorization));
+            }
+        }
+        host.scrape();
+        // A reload logs the plugins again.
+        let reloaded = crate::common::client()
+            .post(host.url("/-/reload"))
+            .send()
+            .unwrap();
+        assert_eq!(reloaded.status(), 200);
+        let latency = match format {
+            "json" => "\"plugin\":\"latency\"",
+            _ => "plugin=latency",
+        };
+        host.wait_for_log(&[latency, "loaded"]);
+        let lines = host.log();
+        assert!(lines.len() > 10, "{format}: {lines:?}");
+        for line in &lines {
+            for credential in [
+                "token-a",
+                wrong_token,
+                "pass-b",
+                wrong_password,
+                TOKEN_A_SHA256,
+                PASS_B_HASH,
+            ] {
+                assert!(
+                    !line.contains(credential),
+                    "{format}: the log holds a credential: {line}"
+                );
+            }
+            // One event per line, in the format asked for.
+            match format {
+                "json" => {
+                    let event: serde_json::Value = serde_json::from_str(line)
+                        .unwrap_or_else(|e| panic!("not one JSON event ({e}): {line}"));
+                    assert!(event.get("level").is_some(), "{line}");
+                }
+                _ => assert!(
+                    line.starts_with("ts=") && line.contains(" level="),
+                    "not one logfmt event: {line}"
+                ),
+            }
+        }
+    }
+}

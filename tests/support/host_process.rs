@@ -48,7 +48,10 @@ impl HostProcess {
     /// panics with the log if it is not within a minute.
     pub fn start(command: Command) -> HostProcess {
         let host = HostProcess::spawn(command);
-        host.wait_for_log_line("msg=ready");
+        // The ready line, in logfmt or JSON.
+        host.wait_for_log_where("the ready line", |l| {
+            l.contains("msg=ready") || l.contains("\"message\":\"ready\"")
+        });
         host
     }
 
@@ -68,9 +71,15 @@ impl HostProcess {
         let sink = log.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if line.contains("msg=listening")
-                    && let Some(address) = field(&line, "address")
-                {
+                // The first line of either log format: logfmt or JSON.
+                let address = if line.contains("msg=listening") {
+                    field(&line, "address")
+                } else if line.contains("\"message\":\"listening\"") {
+                    json_field(&line, "address")
+                } else {
+                    None
+                };
+                if let Some(address) = address {
                     let _ = tx.send(address);
                 }
                 let mut log = sink.lock().unwrap();
@@ -98,20 +107,20 @@ impl HostProcess {
     /// Waits until a log line contains `fragment`; panics with the log if
     /// none does within a minute.
     pub fn wait_for_log_line(&self, fragment: &str) -> String {
+        self.wait_for_log_where(&format!("{fragment:?}"), |l| l.contains(fragment))
+    }
+
+    /// Waits until a log line is one `matches` accepts (`what`, in the
+    /// panic message); panics with the log if none is within a minute.
+    pub fn wait_for_log_where(&self, what: &str, matches: impl Fn(&str) -> bool) -> String {
         let start = std::time::Instant::now();
         loop {
-            if let Some(line) = self
-                .log
-                .lock()
-                .unwrap()
-                .iter()
-                .find(|l| l.contains(fragment))
-            {
+            if let Some(line) = self.log.lock().unwrap().iter().find(|l| matches(l)) {
                 return line.clone();
             }
             assert!(
                 start.elapsed() < START_TIMEOUT,
-                "no log line with {fragment:?} within {START_TIMEOUT:?}; log:\n{}",
+                "no log line with {what} within {START_TIMEOUT:?}; log:\n{}",
                 self.log().join("\n")
             );
             std::thread::sleep(Duration::from_millis(10));
@@ -168,6 +177,13 @@ pub fn memory(pid: u32) -> (u64, u64) {
 }
 
 /// The value of `key=` in a logfmt line.
+/// The string field `key` of a JSON log line.
+fn json_field(line: &str, key: &str) -> Option<String> {
+    let start = line.find(&format!("\"{key}\":\""))? + key.len() + 4;
+    let rest = &line[start..];
+    Some(rest[..rest.find('"')?].to_owned())
+}
+
 pub fn field(line: &str, key: &str) -> Option<String> {
     let start = line.find(&format!(" {key}="))? + key.len() + 2;
     let rest = &line[start..];
