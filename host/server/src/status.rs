@@ -588,11 +588,11 @@ fn time_and_age(at: SystemTime) -> (String, String) {
         3600..86400 => format!("{} h", ago / 3600),
         _ => format!("{} d", ago / 86400),
     };
-    (iso(secs), ago)
+    (iso8601(secs), ago)
 }
 
 /// Seconds since the epoch as `YYYY-MM-DDTHH:MM:SSZ`.
-fn iso(secs: u64) -> String {
+pub fn iso8601(secs: u64) -> String {
     let days = (secs / 86400) as i64;
     let rest = secs % 86400;
     // Civil date from days since 1970-01-01 (proleptic Gregorian).
@@ -645,9 +645,9 @@ mod tests {
 
     #[test]
     fn utc_dates_are_civil() {
-        assert_eq!(iso(0), "1970-01-01T00:00:00Z");
-        assert_eq!(iso(951_782_400), "2000-02-29T00:00:00Z");
-        assert_eq!(iso(1_796_083_199), "2026-11-30T23:59:59Z");
+        assert_eq!(iso8601(0), "1970-01-01T00:00:00Z");
+        assert_eq!(iso8601(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(iso8601(1_796_083_199), "2026-11-30T23:59:59Z");
     }
 
     #[test]
