@@ -124,13 +124,18 @@ impl CompileCache {
             return Some(false);
         }
         let expected = hmac(&self.key, file).ok()?;
-        // Constant-time comparison.
-        let diff = mac
-            .iter()
-            .zip(expected.iter())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b));
-        Some(diff == 0)
+        Some(constant_time_eq(mac, &expected))
     }
+}
+
+/// Whether `a` and `b` are equal, in time that depends on their lengths
+/// only (not on where they first differ): for comparing MACs and digests.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b.iter())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 /// Maps the artifact in `file`, whose contents were just verified: through
@@ -234,6 +239,15 @@ pub fn default_dir() -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn constant_time_eq_compares_whole_slices() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"xbc", b"abc"));
+        assert!(!constant_time_eq(b"ab", b"abc"));
+        assert!(constant_time_eq(b"", b""));
+    }
 
     #[test]
     fn hmac_matches_rfc_4231_test_case_1() {

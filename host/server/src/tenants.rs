@@ -19,6 +19,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 
 use wasm_exporter_exposition::model::{Label, MetricFamily, MetricType, Value};
+use wasm_exporter_runtime::cache::constant_time_eq;
 use wasm_exporter_runtime::pool::Share;
 
 use crate::auth::BasicAuth;
@@ -228,15 +229,11 @@ fn bearer_token(value: &str) -> Option<&str> {
 /// digest in full (constant time in the token and in which one matches).
 fn token_matches(digests: &[[u8; 32]], token: &str) -> bool {
     let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
-    let mut found = 0u8;
+    let mut found = false;
     for known in digests {
-        let diff = known
-            .iter()
-            .zip(digest.iter())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b));
-        found |= u8::from(diff == 0);
+        found |= constant_time_eq(known, &digest);
     }
-    found == 1
+    found
 }
 
 /// Basic auth with one user nobody knows the password of, hashed at
