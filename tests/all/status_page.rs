@@ -356,7 +356,8 @@ tenants:
     );
     let charts = tab.eval(
         "[...document.querySelectorAll('svg.chart')].map(s =>
-            [s.querySelector('polyline').points.numberOfItems, s.querySelectorAll('circle.fail').length])",
+            [s.querySelector('polyline').points.numberOfItems,
+             (s.querySelector('path.fail')?.getAttribute('d') ?? '').split('M').length - 1])",
     );
     assert_eq!(
         charts,
