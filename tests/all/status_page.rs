@@ -328,6 +328,15 @@ tenants:
     }
     // The tenant's row: one plugin, up.
     assert_eq!(rows["t"], json!(["1", "1"]), "{rows}");
+    // The page came gzipped (the browser asks for it).
+    let sizes = tab.eval(
+        "const n = performance.getEntriesByType('navigation')[0];
+         [n.encodedBodySize, n.decodedBodySize]",
+    );
+    assert!(
+        sizes[0].as_f64() < sizes[1].as_f64(),
+        "not compressed: {sizes}"
+    );
     tab.screenshot(&shots.join("index-desktop.png"));
 
     // The same page on a phone: nothing wider than the screen.
