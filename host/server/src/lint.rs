@@ -31,7 +31,27 @@ pub struct Finding {
     pub family: String,
     /// What is wrong, in promtool's words where promtool has a lint for it.
     pub message: String,
+    /// Which rule found it, as `--lint.skip` names it.
+    pub rule: &'static str,
 }
+
+/// Every rule, as `--lint.skip` names it.
+pub const RULES: [&str; 14] = [
+    "help",
+    "counter_total",
+    "total_suffix",
+    "reserved_suffix",
+    "type_in_name",
+    "base_unit",
+    "abbreviated_unit",
+    "colon",
+    "camel_case",
+    "cardinality",
+    "undescribed",
+    "type_mismatch",
+    "undescribed_labels",
+    "not_returned",
+];
 
 /// Series in one family past which `check` warns of cardinality.
 pub const DEFAULT_MAX_SERIES_PER_FAMILY: usize = 1_000;
@@ -57,54 +77,79 @@ pub fn lint(families: &[Block], max_series_per_family: usize) -> Vec<Finding> {
     let mut out = Vec::new();
     for family in families {
         let name = family.name.as_str();
-        let mut problem = |message: String| {
+        let mut problem = |rule: &'static str, message: String| {
             out.push(Finding {
                 severity: Severity::Problem,
                 family: name.to_owned(),
                 message,
+                rule,
             })
         };
         if family.help.trim().is_empty() {
-            problem("no help text".into());
+            problem("help", "no help text".into());
         }
         let is_counter = family.type_ == MetricType::Counter;
         if is_counter && !name.ends_with("_total") {
-            problem("counter metrics should have \"_total\" suffix".into());
+            problem(
+                "counter_total",
+                "counter metrics should have \"_total\" suffix".into(),
+            );
         }
         if !is_counter && name.ends_with("_total") {
-            problem("non-counter metrics should not have \"_total\" suffix".into());
+            problem(
+                "total_suffix",
+                "non-counter metrics should not have \"_total\" suffix".into(),
+            );
         }
         if family.type_ != MetricType::Histogram && name.ends_with("_bucket") {
-            problem("non-histogram metrics should not have \"_bucket\" suffix".into());
+            problem(
+                "reserved_suffix",
+                "non-histogram metrics should not have \"_bucket\" suffix".into(),
+            );
         }
         let aggregate = matches!(family.type_, MetricType::Histogram | MetricType::Summary);
         for suffix in ["_count", "_sum"] {
             if !aggregate && name.ends_with(suffix) {
-                problem(format!(
-                    "non-histogram and non-summary metrics should not have \"{suffix}\" suffix"
-                ));
+                problem(
+                    "reserved_suffix",
+                    format!(
+                        "non-histogram and non-summary metrics should not have \"{suffix}\" suffix"
+                    ),
+                );
             }
         }
         let words: Vec<&str> = name.split('_').collect();
         for t in ["counter", "gauge", "histogram", "summary", "untyped"] {
             if words.contains(&t) {
-                problem(format!("metric name should not include type '{t}'"));
+                problem(
+                    "type_in_name",
+                    format!("metric name should not include type '{t}'"),
+                );
             }
         }
         for word in &words {
             let lower = word.to_ascii_lowercase();
             if let Some(base) = non_base_unit(&lower) {
-                problem(format!("use base unit \"{base}\" instead of \"{lower}\""));
+                problem(
+                    "base_unit",
+                    format!("use base unit \"{base}\" instead of \"{lower}\""),
+                );
             }
         }
         if words.iter().any(|w| UNIT_ABBREVIATIONS.contains(w)) {
-            problem("metric names should not contain abbreviated units".into());
+            problem(
+                "abbreviated_unit",
+                "metric names should not contain abbreviated units".into(),
+            );
         }
         if name.contains(':') {
-            problem("metric names should not contain ':'".into());
+            problem("colon", "metric names should not contain ':'".into());
         }
         if is_camel_case(name) {
-            problem("metric names should be written in 'snake_case' not 'camelCase'".into());
+            problem(
+                "camel_case",
+                "metric names should be written in 'snake_case' not 'camelCase'".into(),
+            );
         }
         let samples = samples(family);
         let label_names: BTreeSet<&str> = samples
@@ -113,9 +158,12 @@ pub fn lint(families: &[Block], max_series_per_family: usize) -> Vec<Finding> {
             .collect();
         for label in &label_names {
             if is_camel_case(label) {
-                problem(format!(
-                    "label names should be written in 'snake_case' not 'camelCase' ({label})"
-                ));
+                problem(
+                    "camel_case",
+                    format!(
+                        "label names should be written in 'snake_case' not 'camelCase' ({label})"
+                    ),
+                );
             }
         }
         let series = samples.len();
@@ -141,6 +189,7 @@ pub fn lint(families: &[Block], max_series_per_family: usize) -> Vec<Finding> {
                 message: format!(
                     "{series} series, more than {max_series_per_family}: check that its labels are bounded{cause}"
                 ),
+                rule: "cardinality",
             });
         }
     }
@@ -163,6 +212,7 @@ pub fn compare(descriptors: &[Descriptor], families: &[Block]) -> Vec<Finding> {
                 severity: Severity::Problem,
                 family: family.name.clone(),
                 message: "returned but not described: describe() does not declare it".into(),
+                rule: "undescribed",
             });
             continue;
         };
@@ -177,6 +227,7 @@ pub fn compare(descriptors: &[Descriptor], families: &[Block]) -> Vec<Finding> {
                     descriptor.type_.as_str(),
                     family.type_.as_str()
                 ),
+                rule: "type_mismatch",
             });
         }
         let returned_labels: BTreeSet<String> = samples(family)
@@ -193,6 +244,7 @@ pub fn compare(descriptors: &[Descriptor], families: &[Block]) -> Vec<Finding> {
                     "returned with labels {:?}, described with {:?}",
                     returned_labels, described_labels
                 ),
+                rule: "undescribed_labels",
             });
         }
     }
@@ -202,6 +254,7 @@ pub fn compare(descriptors: &[Descriptor], families: &[Block]) -> Vec<Finding> {
                 severity: Severity::Warning,
                 family: descriptor.name.clone(),
                 message: "described but not returned by this collect".into(),
+                rule: "not_returned",
             });
         }
     }
@@ -345,6 +398,10 @@ mod tests {
         for (name, type_, help, expected) in cases {
             let findings = lint(&[family(name, type_, help, &[&[]])], 10);
             assert!(
+                findings.iter().all(|f| RULES.contains(&f.rule)),
+                "{findings:?}"
+            );
+            assert!(
                 findings
                     .iter()
                     .any(|f| f.message.contains(expected) && f.severity == Severity::Problem),
@@ -388,6 +445,10 @@ mod tests {
             descriptor("missing", MetricType::Gauge),
         ];
         let findings = compare(&described, &returned);
+        assert!(
+            findings.iter().all(|f| RULES.contains(&f.rule)),
+            "{findings:?}"
+        );
         let shown: Vec<(String, Severity)> = findings
             .iter()
             .map(|f| (format!("{}: {}", f.family, f.message), f.severity))

@@ -108,6 +108,10 @@ struct CheckArgs {
     /// Series in one family past which a cardinality warning is given.
     #[arg(long = "lint.max-series-per-family", value_name = "N", default_value_t = lint::DEFAULT_MAX_SERIES_PER_FAMILY)]
     max_series_per_family: usize,
+    /// A lint rule not to apply (repeatable), as findings name it: e.g.
+    /// `camel_case` for a plugin that keeps another exporter's names.
+    #[arg(long = "lint.skip", value_name = "RULE", value_parser = clap::builder::PossibleValuesParser::new(lint::RULES))]
+    skip: Vec<String>,
     #[command(flatten)]
     limits: LimitArgs,
 }
@@ -600,6 +604,7 @@ async fn check_plugin(args: CheckArgs) -> Result<ExitCode> {
         plugin_name,
         target,
         max_series_per_family,
+        skip,
         limits,
     } = args;
     let mut limits = limits.limits()?;
@@ -703,6 +708,7 @@ async fn check_plugin(args: CheckArgs) -> Result<ExitCode> {
     };
     let mut findings = lint::lint(&families, max_series_per_family);
     findings.extend(lint::compare(&version.descriptors, &families));
+    findings.retain(|f| !skip.iter().any(|rule| rule == f.rule));
     for f in &findings {
         let level = match f.severity {
             lint::Severity::Problem => {
@@ -714,7 +720,7 @@ async fn check_plugin(args: CheckArgs) -> Result<ExitCode> {
                 "WARNING"
             }
         };
-        println!("  {level} {}: {}", f.family, f.message);
+        println!("  {level} {}: {} [{}]", f.family, f.message, f.rule);
     }
     if problems > 0 {
         println!("  FAILED: {problems} problems, {warnings} warnings");

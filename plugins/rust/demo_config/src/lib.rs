@@ -10,13 +10,41 @@
 //!
 //! Every key, known or not, gets a gauge with the length of its value.
 
-use wasm_exporter_sdk::{Collector, Family, Request, config, export_collector, info, warn};
+use wasm_exporter_sdk::{
+    Collector, Descriptor, Family, MetricType, Request, config, export_collector, info, warn,
+};
 
 const MODES: [&str; 3] = ["active", "standby", "maintenance"];
 
 struct DemoConfig;
 
+const VALUE_BYTES: (&str, &str) = (
+    "demo_config_value_bytes",
+    "Length of each configuration value.",
+);
+const MODE: (&str, &str) = (
+    "demo_config_mode",
+    "Operating mode set in the configuration.",
+);
+const TARGET: (&str, &str) = (
+    "demo_config_target_configured",
+    "Targets this plugin reports on (1 each).",
+);
+const GREETING: (&str, &str) = ("demo_config_greeting", "The configured greeting.");
+
 impl Collector for DemoConfig {
+    fn describe() -> Vec<Descriptor> {
+        vec![
+            Descriptor::new(MetricType::Gauge, VALUE_BYTES.0, VALUE_BYTES.1)
+                .with_unit("bytes")
+                .with_label_names(&["key"]),
+            Descriptor::new(MetricType::StateSet, MODE.0, MODE.1),
+            Descriptor::new(MetricType::Gauge, TARGET.0, TARGET.1).with_label_names(&["target"]),
+            Descriptor::new(MetricType::Info, GREETING.0, GREETING.1)
+                .with_label_names(&["greeting"]),
+        ]
+    }
+
     fn collect(request: &Request) -> Result<Vec<Family>, String> {
         let config = config();
         let get = |key: &str| {
@@ -46,32 +74,20 @@ impl Collector for DemoConfig {
             targets.len()
         );
 
-        let mut lengths = Family::gauge(
-            "demo_config_value_bytes",
-            "Length of each configuration value.",
-        )
-        .with_unit("bytes");
+        let mut lengths = Family::gauge(VALUE_BYTES.0, VALUE_BYTES.1).with_unit("bytes");
         for (key, value) in &config {
             lengths = lengths.with(&[("key", key)], value.len() as f64);
         }
 
         let states: Vec<(&str, bool)> = MODES.iter().map(|&m| (m, m == mode)).collect();
-        let modes = Family::state_set(
-            "demo_config_mode",
-            "Operating mode set in the configuration.",
-        )
-        .with_states(&[], &states);
+        let modes = Family::state_set(MODE.0, MODE.1).with_states(&[], &states);
 
-        let mut probed = Family::gauge(
-            "demo_config_target_configured",
-            "Targets this plugin reports on (1 each).",
-        );
+        let mut probed = Family::gauge(TARGET.0, TARGET.1);
         for target in targets {
             probed = probed.with(&[("target", target)], 1.0);
         }
 
-        let greeting = Family::info("demo_config_greeting", "The configured greeting.")
-            .with_info(&[("greeting", greeting)]);
+        let greeting = Family::info(GREETING.0, GREETING.1).with_info(&[("greeting", greeting)]);
         Ok(vec![lengths, modes, probed, greeting])
     }
 }
