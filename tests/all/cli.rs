@@ -505,8 +505,8 @@ fn xtask() -> std::path::PathBuf {
 #[test]
 fn new_then_build_then_check_passes_for_every_language() {
     let dir = TempDir::new("new_plugin");
-    let sdk = crate::common::repo_root().join("sdk/rust");
-    for lang in ["rust", "python", "js", "c", "zig"] {
+    let sdk = crate::common::repo_root().join("sdk");
+    for lang in ["rust", "python", "js", "c", "zig", "go"] {
         let name = format!("new_{lang}");
         let src = dir.path().join(&name);
         let (ok, out, err) = run(&[

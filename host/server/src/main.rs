@@ -126,8 +126,8 @@ struct NewArgs {
     /// The directory to create (default: NAME in the current directory).
     #[arg(long, value_name = "DIR")]
     dir: Option<PathBuf>,
-    /// The Rust SDK a Rust plugin depends on (default: `sdk/rust` of the
-    /// wasm_exporter checkout the current directory is in).
+    /// The SDKs a Rust or Go plugin depends on by path (default: `sdk/` of
+    /// the wasm_exporter checkout the current directory is in).
     #[arg(long, value_name = "DIR")]
     sdk: Option<PathBuf>,
 }
@@ -139,6 +139,7 @@ enum NewLang {
     Js,
     C,
     Zig,
+    Go,
 }
 
 #[derive(Args, Debug)]
@@ -769,6 +770,7 @@ fn new_plugin(args: NewArgs) -> Result<ExitCode> {
         NewLang::Js => scaffold::Lang::Js,
         NewLang::C => scaffold::Lang::C,
         NewLang::Zig => scaffold::Lang::Zig,
+        NewLang::Go => scaffold::Lang::Go,
     };
     let dir = std::path::absolute(args.dir.unwrap_or_else(|| PathBuf::from(&args.name)))?;
     let sdk = match args.sdk {

@@ -19,17 +19,25 @@ pub enum Lang {
     C,
     /// Zig.
     Zig,
+    /// Go, with the Go SDK (a module of its own, `replace`d by path).
+    Go,
 }
 
 impl Lang {
     /// Every language, as `--lang` spells it.
-    pub const ALL: [(Lang, &'static str); 5] = [
+    pub const ALL: [(Lang, &'static str); 6] = [
         (Lang::Rust, "rust"),
         (Lang::Python, "python"),
         (Lang::Js, "js"),
         (Lang::C, "c"),
         (Lang::Zig, "zig"),
+        (Lang::Go, "go"),
     ];
+
+    /// Whether its plugins depend on the SDK by path (`--sdk`).
+    fn needs_sdk(self) -> bool {
+        matches!(self, Lang::Rust | Lang::Go)
+    }
 
     /// The name `--lang` spells it with.
     pub fn as_str(self) -> &'static str {
@@ -69,6 +77,10 @@ impl Lang {
                 "main.zig",
                 include_str!("../../../sdk/zig/template/main.zig"),
             )],
+            Lang::Go => &[
+                ("go.mod", include_str!("../../../sdk/go/template/go.mod")),
+                ("main.go", include_str!("../../../sdk/go/template/main.go")),
+            ],
         }
     }
 
@@ -101,10 +113,12 @@ pub fn is_scaffold_name(name: &str) -> bool {
 }
 
 /// The files of a new plugin `name` in `lang`: paths relative to its
-/// directory, and texts. `sdk` is the Rust SDK's directory (`sdk/rust`),
-/// which a Rust plugin depends on by path.
+/// directory, and texts. `sdk` is the checkout's `sdk/` directory, whose
+/// `rust/` and `go/` a Rust or Go plugin depends on by path.
 pub fn files(lang: Lang, name: &str, sdk: Option<&Path>) -> Vec<(PathBuf, String)> {
-    let sdk = sdk.map(|p| p.display().to_string()).unwrap_or_default();
+    let sdk = sdk
+        .map(|p| p.display().to_string().replace('\\', "/"))
+        .unwrap_or_default();
     lang.files()
         .iter()
         .map(|(path, text)| {
@@ -112,7 +126,16 @@ pub fn files(lang: Lang, name: &str, sdk: Option<&Path>) -> Vec<(PathBuf, String
                 .replace("template_", &format!("{name}_"))
                 .replace("name = \"template\"", &format!("name = \"{name}\""))
                 .replace("release/template.wasm", &format!("release/{name}.wasm"))
-                .replace("{{sdk}}", &sdk.replace('\\', "/"));
+                .replace("{{sdk}}", &format!("{sdk}/rust"))
+                // Go: the module, and where the SDK module is.
+                .replace(
+                    "module example.com/myplugin",
+                    &format!("module example.com/{name}"),
+                )
+                .replace(
+                    "wasm-exporter.dev/sdk/go => ../",
+                    &format!("wasm-exporter.dev/sdk/go => {sdk}/go"),
+                );
             (PathBuf::from(path), text)
         })
         .collect()
@@ -126,11 +149,11 @@ pub fn create(lang: Lang, name: &str, dir: &Path, sdk: Option<&Path>) -> Result<
             "{name:?} cannot name a plugin: use a lowercase letter, then lowercase letters, digits and _ (it prefixes its metrics)"
         ));
     }
-    if lang == Lang::Rust && sdk.is_none() {
-        return Err(
-            "a Rust plugin depends on the Rust SDK by path: run this in a wasm_exporter checkout, or pass --sdk DIR (its sdk/rust)"
-                .into(),
-        );
+    if lang.needs_sdk() && sdk.is_none() {
+        return Err(format!(
+            "a {} plugin depends on the SDK by path: run this in a wasm_exporter checkout, or pass --sdk DIR (its sdk/)",
+            lang.as_str()
+        ));
     }
     if dir.exists() {
         return Err(format!(
@@ -170,7 +193,7 @@ mod tests {
     #[test]
     fn names_are_substituted_in_every_language() {
         for (lang, _) in Lang::ALL {
-            let files = files(lang, "queue_watch", Some(Path::new("/sdk/rust")));
+            let files = files(lang, "queue_watch", Some(Path::new("/src/sdk")));
             assert!(!files.is_empty());
             for (path, text) in &files {
                 assert!(
@@ -185,9 +208,12 @@ mod tests {
                 "{lang:?}: metrics named after the plugin"
             );
         }
-        let rust = files(Lang::Rust, "queue_watch", Some(Path::new("/sdk/rust")));
+        let rust = files(Lang::Rust, "queue_watch", Some(Path::new("/src/sdk")));
         assert!(rust[0].1.contains("name = \"queue_watch\""));
-        assert!(rust[0].1.contains("path = \"/sdk/rust\""));
+        assert!(rust[0].1.contains("path = \"/src/sdk/rust\""));
+        let go = files(Lang::Go, "queue_watch", Some(Path::new("/src/sdk")));
+        assert!(go[0].1.contains("module example.com/queue_watch"));
+        assert!(go[0].1.contains("wasm-exporter.dev/sdk/go => /src/sdk/go"));
     }
 
     #[test]

@@ -1,11 +1,12 @@
 // A wasm_exporter plugin: one client_golang-style collector.
 //
-// Build: cargo xtask plugins (target/test-plugins/template_go.wasm), or by
-// hand, then make a component of core.wasm as the build tool does:
+// Build: in the wasm_exporter checkout, cargo xtask build-plugin DIR
+// PLUGIN.wasm (the template itself: cargo xtask plugins), or by hand, then
+// make a component of core.wasm as the build tool does:
 //
 //	GOOS=wasip1 GOARCH=wasm go build -trimpath -buildmode=c-shared -o core.wasm .
 //
-// Try it: wasm_exporter collect template_go.wasm --config greeting=hi
+// Try it: wasm_exporter collect PLUGIN.wasm --config greeting=hi
 package main
 
 import (
