@@ -84,7 +84,8 @@ fn build_rust(workspace: &Workspace) -> Result<()> {
 }
 
 /// Builds the Rust plugin package in `dir` (a workspace of its own, as
-/// `wasm_exporter new --lang rust` makes it) into the component `out`,
+/// `wasm_exporter new --lang rust` makes it) into the component `out` (an
+/// absolute path),
 /// with a target directory of its own below the workspace's.
 pub fn build_package(workspace: &Workspace, dir: &Path, out: &Path) -> Result<()> {
     ensure_target_installed(workspace)?;
@@ -106,11 +107,11 @@ pub fn build_package(workspace: &Workspace, dir: &Path, out: &Path) -> Result<()
         .join(TARGET)
         .join("release")
         .join(format!("{artifact}.wasm"));
-    let out_dir = match out.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    install(&built, out_dir, out)?;
+    install(
+        &built,
+        out.parent().context("output has no directory")?,
+        out,
+    )?;
     Ok(())
 }
 

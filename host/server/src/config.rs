@@ -464,6 +464,22 @@ pub struct ResolvedConfig {
     pub watch_dirs: Vec<PathBuf>,
 }
 
+impl ResolvedConfig {
+    /// Every plugin, the default registry's first, each with the name it
+    /// is reported by: `tenant/plugin` for a tenant's.
+    pub fn all_plugins(&self) -> impl Iterator<Item = (String, &PluginSpec)> {
+        let tenant_plugins = self.tenants.values().flat_map(|t| {
+            t.plugins
+                .values()
+                .map(move |spec| (format!("{}/{}", t.name, spec.name), spec))
+        });
+        self.plugins
+            .values()
+            .map(|spec| (spec.name.clone(), spec))
+            .chain(tenant_plugins)
+    }
+}
+
 /// Whether `name` is acceptable as a plugin name (it becomes a label value
 /// and appears in logs): letters, digits, `_`, `-` and `.`.
 pub fn is_plugin_name(name: &str) -> bool {
@@ -476,9 +492,18 @@ pub fn is_plugin_name(name: &str) -> bool {
 
 /// Reads, parses and resolves a configuration file.
 pub fn load(path: &Path, defaults: &PluginLimits) -> Result<ResolvedConfig, ConfigError> {
+    load_with_text(path, defaults).map(|(resolved, _)| resolved)
+}
+
+/// [`load`], and the text it was read from.
+pub fn load_with_text(
+    path: &Path,
+    defaults: &PluginLimits,
+) -> Result<(ResolvedConfig, String), ConfigError> {
     let (file, text) = read(path)?;
     let base_dir = path.parent().unwrap_or(Path::new(""));
-    resolve(&file, path, base_dir, Some(&text), defaults)
+    let resolved = resolve(&file, path, base_dir, Some(&text), defaults)?;
+    Ok((resolved, text))
 }
 
 /// The plugin set of a plugins directory alone (`--plugins.dir`).

@@ -243,10 +243,7 @@ impl Server {
         }
         if let Some(rest) = path.strip_prefix(TENANTS_PREFIX) {
             let (name, endpoint) = rest.split_once('/').unwrap_or((rest, ""));
-            let endpoint = endpoint.to_owned();
-            if !matches!(endpoint.as_str(), "metrics" | "probe" | "")
-                && !endpoint.starts_with("plugins/")
-            {
+            if !matches!(endpoint, "metrics" | "probe" | "") && !endpoint.starts_with("plugins/") {
                 return text(StatusCode::NOT_FOUND, "not found\n");
             }
             let tenant = match &self.reloader {
@@ -256,7 +253,7 @@ impl Server {
             let Some(tenant) = tenant else {
                 return tenant_unauthorized();
             };
-            match endpoint.as_str() {
+            match endpoint {
                 "metrics" => self.metrics(&req, false, Some(&tenant)).await,
                 "probe" => self.metrics(&req, true, Some(&tenant)).await,
                 page => {

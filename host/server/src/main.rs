@@ -743,16 +743,7 @@ fn find_spec<'a>(
     file: &Path,
     name: Option<&str>,
 ) -> Option<&'a config::PluginSpec> {
-    let tenant_plugins = resolved.tenants.values().flat_map(|t| {
-        t.plugins
-            .values()
-            .map(move |spec| (format!("{}/{}", t.name, spec.name), spec))
-    });
-    let mut all = resolved
-        .plugins
-        .values()
-        .map(|spec| (spec.name.clone(), spec))
-        .chain(tenant_plugins);
+    let mut all = resolved.all_plugins();
     match name {
         Some(name) => all.find(|(n, _)| n == name).map(|(_, spec)| spec),
         None => {
@@ -801,19 +792,7 @@ async fn check_config(args: CheckConfigArgs) -> Result<ExitCode> {
     };
     let runtime = Runtime::new()?;
     let mut failed = 0;
-    // Each plugin with the name it is reported by: `tenant/plugin` for a
-    // tenant's.
-    let tenant_plugins = resolved.tenants.values().flat_map(|t| {
-        t.plugins
-            .values()
-            .map(|spec| (format!("{}/{}", t.name, spec.name), spec))
-    });
-    let plugins: Vec<(String, &config::PluginSpec)> = resolved
-        .plugins
-        .values()
-        .map(|spec| (spec.name.clone(), spec))
-        .chain(tenant_plugins)
-        .collect();
+    let plugins: Vec<(String, &config::PluginSpec)> = resolved.all_plugins().collect();
     for (name, spec) in &plugins {
         let context = Arc::new(PluginContext::with_grants(
             &spec.name,

@@ -154,9 +154,7 @@ impl Reloader {
     fn read_source(&self) -> Result<(ResolvedConfig, ShownConfig), ConfigError> {
         match &self.source {
             Source::ConfigFile(path) => {
-                let (file, text) = config::read(path)?;
-                let base_dir = path.parent().unwrap_or(Path::new(""));
-                let resolved = config::resolve(&file, path, base_dir, Some(&text), &self.defaults)?;
+                let (resolved, text) = config::load_with_text(path, &self.defaults)?;
                 Ok((resolved, ShownConfig::from_text(&text)))
             }
             Source::PluginsDir(dir) => Ok((

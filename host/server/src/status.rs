@@ -441,7 +441,7 @@ fn state(plugin: &RegisteredPlugin) -> (&'static str, &'static str, String) {
 fn up_down(plugins: &PluginMap) -> (usize, usize) {
     let up = plugins
         .values()
-        .filter(|p| state(p).0 == "up" || state(p).0 == "pending")
+        .filter(|p| matches!(state(p).0, "up" | "pending"))
         .count();
     (up, plugins.len() - up)
 }

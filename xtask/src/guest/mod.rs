@@ -162,7 +162,7 @@ fn language_of(src: &Path) -> Option<Box<dyn Guest>> {
 }
 
 /// Builds the one plugin directory `src` (any language but Rust) into
-/// the component `out`: `cargo xtask build-plugin`.
+/// the component `out` (an absolute path): `cargo xtask build-plugin`.
 pub fn build_one(workspace: &Workspace, src: &Path, out: &Path) -> Result<()> {
     let Some(guest) = language_of(src) else {
         bail!(
@@ -173,20 +173,22 @@ pub fn build_one(workspace: &Workspace, src: &Path, out: &Path) -> Result<()> {
     if let Err(how) = guest.toolchain(workspace) {
         bail!("no {} toolchain: {how}", guest.name());
     }
-    let built = workspace
-        .target_dir
-        .join("guest-build")
-        .join(format!("{}.wasm", stem(out)));
-    if let Some(dir) = built.parent() {
-        fs::create_dir_all(dir).with_context(|| format!("failed to create {}", dir.display()))?;
-    }
+    let built = build_path(workspace, out)?;
     guest.build(workspace, src, &built)?;
-    let out_dir = match out.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    install(&built, out_dir, out)?;
+    install(
+        &built,
+        out.parent().context("output has no directory")?,
+        out,
+    )?;
     Ok(())
+}
+
+/// Where the component to be installed as `out` is built, its directory
+/// made.
+fn build_path(workspace: &Workspace, out: &Path) -> Result<PathBuf> {
+    let dir = workspace.target_dir.join("guest-build");
+    fs::create_dir_all(&dir).with_context(|| format!("failed to create {}", dir.display()))?;
+    Ok(dir.join(format!("{}.wasm", stem(out))))
 }
 
 /// What one run of [`build_all`] did, per language.
@@ -232,14 +234,7 @@ fn build_languages(workspace: &Workspace, guests: &[Box<dyn Guest>]) -> Result<R
             {
                 continue;
             }
-            let built = workspace
-                .target_dir
-                .join("guest-build")
-                .join(format!("{}.wasm", stem(&plugin.out)));
-            if let Some(dir) = built.parent() {
-                fs::create_dir_all(dir)
-                    .with_context(|| format!("failed to create {}", dir.display()))?;
-            }
+            let built = build_path(workspace, &plugin.out)?;
             eprintln!("  building {} ({})", plugin.src.display(), guest.name());
             match guest.build(workspace, &plugin.src, &built) {
                 Ok(()) => {
